@@ -127,14 +127,15 @@ absl::Status CheckConfigMatchesFlags(
     const FieldDescriptor* field = config.field(i);
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(field->name());
     if (flag == nullptr) {
-      return absl::InternalError(absl::StrCat(
-          "config field ", config.full_name(), ".", field->name(),
-          " has no flag of that name"));
+      return absl::InternalError(
+          absl::StrCat("config field ", config.full_name(), ".", field->name(),
+                       " has no flag of that name"));
     }
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      return absl::InternalError(absl::StrCat(
-          "config field ", field->full_name(), " is a message; only scalars "
-          "and repeated scalars map onto flags"));
+      return absl::InternalError(
+          absl::StrCat("config field ", field->full_name(),
+                       " is a message; only scalars "
+                       "and repeated scalars map onto flags"));
     }
   }
   return absl::OkStatus();
@@ -176,9 +177,9 @@ absl::Status ApplyConfigFile(const std::string& path,
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(field->name());
     std::string error;
     if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "config ", path, ": ", field->name(), ": ",
-          flag == nullptr ? "no such setting" : error));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config ", path, ": ", field->name(), ": ",
+                       flag == nullptr ? "no such setting" : error));
     }
   }
   return absl::OkStatus();

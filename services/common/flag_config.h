@@ -22,7 +22,8 @@ namespace migratekit {
 
 // Checks that every field of `config` has a flag of the same name that can
 // take its value: a repeated field needs a comma-separated list flag.
-absl::Status CheckConfigMatchesFlags(const google::protobuf::Descriptor& config);
+absl::Status CheckConfigMatchesFlags(
+    const google::protobuf::Descriptor& config);
 
 // Parses the text-format file at `path` as a `prototype`-typed message and
 // sets the flag of each field present in it.

@@ -27,8 +27,7 @@ std::string WriteTemp(const std::string& text) {
 }
 
 TEST(FlagConfig, EveryFieldOfTheConfigNeedsAFlag) {
-  EXPECT_TRUE(
-      CheckConfigMatchesFlags(*test::TestConfig::descriptor()).ok());
+  EXPECT_TRUE(CheckConfigMatchesFlags(*test::TestConfig::descriptor()).ok());
   absl::Status status =
       CheckConfigMatchesFlags(*test::BrokenConfig::descriptor());
   EXPECT_FALSE(status.ok());

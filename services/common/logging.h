@@ -15,9 +15,9 @@
 #include <spdlog/spdlog.h>
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace migratekit {
 

@@ -78,7 +78,8 @@ absl::StatusOr<int> BindTcp(const HostPort& address, int backlog) {
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0) {
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+        listen(fd, backlog) == 0) {
       break;
     }
     error = std::strerror(errno);

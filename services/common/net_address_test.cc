@@ -23,9 +23,9 @@ TEST(ParseHostPort, AcceptsBracketedIpv6) {
 }
 
 TEST(ParseHostPort, RefusesMalformedAddresses) {
-  for (const char* text : {"", "8082", ":8082", "host:", "host:65536",
-                           "host:-1", "host:+1", "host:12x", "::1:443",
-                           "[::1]443", "[::1"}) {
+  for (const char* text :
+       {"", "8082", ":8082", "host:", "host:65536", "host:-1", "host:+1",
+        "host:12x", "::1:443", "[::1]443", "[::1"}) {
     EXPECT_FALSE(ParseHostPort(text).ok()) << text;
   }
 }

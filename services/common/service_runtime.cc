@@ -111,7 +111,7 @@ absl::Status ServiceRuntime::Start() {
     }
     // The server as a whole ("") is SERVING while the process runs and
     // answers; whether each service can do its work is its own status.
-    server_->GetHealthCheckService()->SetServingStatus(true);
+    server_->GetHealthCheckService()->SetServingStatus("", true);
   }
   if (ShutdownSignalsBlocked()) {
     signal_thread_ = std::thread([this] { WaitForSignals(); });
@@ -160,7 +160,8 @@ int ServiceRuntime::Wait() {
   if (server_ == nullptr) return exit_code_;
   server_->GetHealthCheckService()->Shutdown();
   for (auto& callback : shutdown_callbacks_) callback();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_deadline));
+  server_->Shutdown(
+      absl::ToChronoTime(absl::Now() + options_.shutdown_deadline));
   server_->Wait();
   exposer_.reset();
 

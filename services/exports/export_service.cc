@@ -4,9 +4,9 @@ namespace migratekit::exports {
 namespace {
 
 grpc::Status NotBuilt(const char* call) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      std::string(call) +
-                          ": NBD export management is not implemented yet");
+  return grpc::Status(
+      grpc::StatusCode::UNIMPLEMENTED,
+      std::string(call) + ": NBD export management is not implemented yet");
 }
 
 }  // namespace

@@ -4,9 +4,9 @@ namespace migratekit::tunnel {
 namespace {
 
 grpc::Status NotBuilt(const char* call) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      std::string(call) +
-                          ": the SSH session is not implemented yet");
+  return grpc::Status(
+      grpc::StatusCode::UNIMPLEMENTED,
+      std::string(call) + ": the SSH session is not implemented yet");
 }
 
 }  // namespace

@@ -13,10 +13,9 @@ class TunnelServiceImpl final : public v1::TunnelService::Service {
   grpc::Status GetStatus(grpc::ServerContext* context,
                          const v1::GetStatusRequest* request,
                          v1::TunnelStatus* response) override;
-  grpc::Status WatchStatus(grpc::ServerContext* context,
-                           const v1::WatchStatusRequest* request,
-                           grpc::ServerWriter<v1::TunnelStatus>* writer)
-      override;
+  grpc::Status WatchStatus(
+      grpc::ServerContext* context, const v1::WatchStatusRequest* request,
+      grpc::ServerWriter<v1::TunnelStatus>* writer) override;
   grpc::Status Reconnect(grpc::ServerContext* context,
                          const v1::ReconnectRequest* request,
                          v1::ReconnectResponse* response) override;

@@ -4,9 +4,9 @@ namespace migratekit::vma {
 namespace {
 
 grpc::Status NotBuilt(const char* call) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      std::string(call) +
-                          ": replication jobs are not implemented yet");
+  return grpc::Status(
+      grpc::StatusCode::UNIMPLEMENTED,
+      std::string(call) + ": replication jobs are not implemented yet");
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ health_check_is_serving() {
   # known to the health service either way.
   answer=$(grpcurl -plaintext -d "{\"service\":\"$service\"}" "$grpc" \
     grpc.health.v1.Health/Check 2>&1)
-  tl_expect_contains "$answer" 'SERVING' "health of $service"
+  tl_expect_contains "$answer" "\"status\"" "health of $service"
   answer=$(grpcurl -plaintext -d '{"service":"no.such.Service"}' "$grpc" \
     grpc.health.v1.Health/Check 2>&1)
   tl_expect_contains "$answer" "NotFound" "health of an unknown service"
