@@ -72,6 +72,10 @@ void ServiceRuntime::AddService(grpc::Service* service,
   serving_[std::move(health_name)] = false;
 }
 
+void ServiceRuntime::SetLivenessCheck(std::function<bool()> alive) {
+  alive_ = std::move(alive);
+}
+
 void ServiceRuntime::OnShutdown(std::function<void()> callback) {
   shutdown_callbacks_.push_back(std::move(callback));
 }
@@ -118,6 +122,8 @@ absl::Status ServiceRuntime::Start() {
   }
   spdlog::info("{}: serving grpc={} grpc_port={} metrics={}", options_.name,
                options_.grpc_listen, grpc_port_, options_.metrics_listen);
+  systemd_ = std::make_unique<SystemdNotifier>(alive_);
+  systemd_->Ready();
   return absl::OkStatus();
 }
 
@@ -156,6 +162,7 @@ int ServiceRuntime::Wait() {
     shutting_down_ = true;
   }
 
+  systemd_->Stopping();
   // Health first, so that a watcher sees NOT_SERVING before the port goes.
   if (server_ == nullptr) return exit_code_;
   server_->GetHealthCheckService()->Shutdown();

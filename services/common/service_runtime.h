@@ -32,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "services/common/systemd_notify.h"
 
 namespace migratekit {
 
@@ -87,6 +88,11 @@ class ServiceRuntime {
   // their streams and background work here.
   void OnShutdown(std::function<void()> callback);
 
+  // Asked before each systemd watchdog ping (Type=notify units with
+  // WatchdogSec): return false while the service's own work is stuck, so
+  // that systemd restarts it. Set before Start().
+  void SetLivenessCheck(std::function<bool()> alive);
+
  private:
   void WaitForSignals();
 
@@ -96,6 +102,8 @@ class ServiceRuntime {
   std::vector<std::function<void()>> shutdown_callbacks_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::function<bool()> alive_;
+  std::unique_ptr<SystemdNotifier> systemd_;
   int grpc_port_ = 0;
 
   absl::Mutex mu_;
