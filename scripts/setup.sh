@@ -14,7 +14,7 @@ PACKAGES=(
   libsystemd-dev
   # real peers that tests and the demo start
   openssh-server openssh-client nbd-server nbdkit libnbd-bin qemu-utils
-  prometheus iproute2 nftables e2fsprogs fdisk
+  prometheus iproute2 nftables e2fsprogs fdisk systemd
   # test tooling
   python3 curl procps psmisc golang-go
 )
