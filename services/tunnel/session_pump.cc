@@ -77,6 +77,7 @@ SessionPump::SessionPump(int id, std::unique_ptr<SshSession> ssh,
       status_(status),
       options_(options),
       last_progress_(absl::Now()),
+      last_heard_(absl::Now()),
       next_keepalive_(absl::Now() + options.keepalive_interval) {}
 
 SessionPump::~SessionPump() {
@@ -121,6 +122,7 @@ void SessionPump::AddPollFds(std::vector<pollfd>* fds) {
 
 void SessionPump::TakeRevents(const std::vector<pollfd>& fds) {
   socket_revents_ = fds[socket_poll_index_].revents;
+  if (socket_revents_ & POLLIN) last_heard_ = absl::Now();
   for (auto& channel : channels_) {
     if (channel->poll_index < 0) continue;
     channel->revents = fds[channel->poll_index].revents;
@@ -132,7 +134,9 @@ void SessionPump::TakeRevents(const std::vector<pollfd>& fds) {
 }
 
 absl::Time SessionPump::NextWakeup(absl::Time now) const {
-  absl::Time wake = next_keepalive_;
+  absl::Time wake =
+      std::min(next_keepalive_, last_heard_ + options_.keepalive_interval *
+                                                  options_.keepalive_count);
   if (pending_op_ != Op::kNone || opening_ != nullptr) {
     wake = std::min(wake, last_progress_ + options_.stall_timeout);
   }
@@ -361,6 +365,7 @@ SessionPump::Outcome SessionPump::ReadChannel(Channel* channel) {
   ssize_t rc = libssh2_channel_read(channel->ssh, back, room);
   if (rc > 0) {
     channel->to_local.Appended(rc);
+    last_heard_ = absl::Now();
     return Outcome::kDone;
   }
   if (rc == 0 || rc == LIBSSH2_ERROR_EAGAIN) {
@@ -553,6 +558,16 @@ bool SessionPump::Step(absl::Time now) {
     Die(absl::UnavailableError(absl::StrCat(
         "session stalled: no progress for ",
         absl::FormatDuration(now - last_progress_), " with data waiting")));
+  }
+  // Keepalives ask for a reply, so a live server always has something to
+  // say within an interval; libssh2 does not match the replies to the
+  // requests, but any byte from the server will do.
+  absl::Duration silence =
+      options_.keepalive_interval * options_.keepalive_count;
+  if (now - last_heard_ > silence && !dead()) {
+    Die(absl::UnavailableError(absl::StrCat(
+        "server silent for ", absl::FormatDuration(now - last_heard_),
+        " (keepalive interval x count)")));
   }
   if (peer_closed && !moved && !dead()) {
     Die(absl::UnavailableError("the server closed the connection"));

@@ -45,6 +45,8 @@ class SessionPump {
     // session (libssh2 can return EAGAIN for ever around a rekey).
     absl::Duration stall_timeout = absl::Seconds(60);
     absl::Duration keepalive_interval = absl::Seconds(30);
+    // A server that sends nothing for interval x count is dead.
+    int keepalive_count = 3;
   };
 
   SessionPump(int id, std::unique_ptr<SshSession> ssh,
@@ -130,6 +132,7 @@ class SessionPump {
   int socket_poll_index_ = -1;
   short socket_revents_ = 0;
   absl::Time last_progress_;
+  absl::Time last_heard_;  // the server's socket was last readable
   absl::Time next_keepalive_;
   absl::Status death_;
 };

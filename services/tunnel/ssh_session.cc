@@ -223,7 +223,7 @@ absl::StatusOr<LIBSSH2_LISTENER*> SshSession::ListenRemote(
 
 void SshSession::StartNonBlocking(absl::Duration keepalive_interval) {
   libssh2_keepalive_config(
-      session_, 0, std::max<int>(1, absl::ToInt64Seconds(keepalive_interval)));
+      session_, 1, std::max<int>(1, absl::ToInt64Seconds(keepalive_interval)));
   libssh2_session_set_blocking(session_, 0);
 }
 

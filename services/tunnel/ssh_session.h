@@ -70,8 +70,11 @@ class SshSession {
   // as written: PermitListen matches it literally.
   absl::StatusOr<LIBSSH2_LISTENER*> ListenRemote(const ForwardSpec& spec);
 
-  // Switches to non-blocking mode and configures keepalives (sent without
-  // asking for a reply, which 1.10 could not track anyway).
+  // Switches to non-blocking mode and configures keepalives. They ask for
+  // a reply so that a live server always sends something back (libssh2
+  // 1.10 does not track the replies; the pump only notices bytes arriving).
+  // Only safe once every global request of the session is answered: 1.10
+  // would hand a keepalive's reply to a pending tcpip-forward.
   void StartNonBlocking(absl::Duration keepalive_interval);
 
   LIBSSH2_SESSION* session() const { return session_; }

@@ -127,6 +127,7 @@ absl::StatusOr<TunnelLoop::Options> BuildTunnelOptions(
   options.pump.buffer_bytes = size_t{1024} * flags.channel_buffer_kib;
   options.pump.stall_timeout = absl::Seconds(flags.stall_timeout_seconds);
   options.pump.keepalive_interval = ssh.keepalive_interval;
+  options.pump.keepalive_count = ssh.keepalive_count;
   options.exit_on_forward_failure = flags.exit_on_forward_failure;
   return options;
 }
