@@ -22,6 +22,11 @@
 namespace migratekit::tunnel {
 namespace {
 
+// Connections the server forwarded that libssh2 holds until the loop
+// accepts them; past this it refuses them. The loop accepts at every step,
+// but one read can bring in a burst of opens.
+constexpr int kAcceptQueue = 1024;
+
 constexpr char kHostKeyPreference[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
     "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
@@ -215,8 +220,9 @@ absl::Status SshSession::CheckHostKey(const SshOptions& options) {
 absl::StatusOr<LIBSSH2_LISTENER*> SshSession::ListenRemote(
     const ForwardSpec& spec) {
   int bound = 0;
-  LIBSSH2_LISTENER* listener = libssh2_channel_forward_listen_ex(
-      session_, spec.listen.host.c_str(), spec.listen.port, &bound, 16);
+  LIBSSH2_LISTENER* listener =
+      libssh2_channel_forward_listen_ex(session_, spec.listen.host.c_str(),
+                                        spec.listen.port, &bound, kAcceptQueue);
   if (listener == nullptr) return LastError("tcpip-forward");
   return listener;
 }

@@ -25,13 +25,18 @@
 #   sshd_setup DIR [PERMIT_OPEN_PORT] [PERMIT_LISTEN_PORT]
 #       Makes DIR with a fresh Ed25519 host key, a client key (0600),
 #       authorized_keys, known_hosts and sshd_config, on a free port.
-#       Ports default to 10809 and 9081. Extra sshd_config lines (for
+#       Ports default to 10809 and 9081; each may be a space-separated
+#       list ("10809 10810") for tests that need several targets. Extra sshd_config lines (for
 #       example "ClientAliveInterval 2", "RekeyLimit 64M") can be given in
 #       SSHD_EXTRA_CONFIG before calling it; they go before the Match block.
 #   sshd_start        Starts sshd (tl_start name "sshd") and waits for it.
 #   sshd_stop [SIG]   Stops it (TERM by default): the listener goes away;
 #                     sessions already open keep their own sshd children.
-#   sshd_restart      sshd_stop then sshd_start, same port and keys.
+#   sshd_kill_sessions  Kills the per-connection sshd processes (children
+#                     of the listener, by pid): every session drops at once,
+#                     as when the OMA reboots.
+#   sshd_restart      sshd_kill_sessions, sshd_stop, sshd_start: same port
+#                     and keys, no session survives.
 #   sshd_new_host_key Replaces the host key (for "changed key" tests); takes
 #                     effect at the next sshd_start. SSHD_KNOWN_HOSTS keeps
 #                     the old key.
@@ -41,14 +46,23 @@
 #   SSHD_DIR, SSHD_PORT, SSHD_USER, SSHD_IDENTITY (client private key),
 #   SSHD_KNOWN_HOSTS (one "[127.0.0.1]:PORT ssh-ed25519 ..." line),
 #   SSHD_FINGERPRINT ("SHA256:..." of the host key), SSHD_CONFIG,
-#   SSHD_PERMIT_OPEN and SSHD_PERMIT_LISTEN ("127.0.0.1:PORT").
+#   SSHD_PERMIT_OPEN and SSHD_PERMIT_LISTEN ("127.0.0.1:PORT ...").
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 
 sshd_setup() {
   SSHD_DIR=$1
-  SSHD_PERMIT_OPEN="127.0.0.1:${2:-10809}"
-  SSHD_PERMIT_LISTEN="127.0.0.1:${3:-9081}"
+  local _sshd_port _sshd_options=""
+  SSHD_PERMIT_OPEN=""
+  SSHD_PERMIT_LISTEN=""
+  for _sshd_port in ${2:-10809}; do
+    SSHD_PERMIT_OPEN+="${SSHD_PERMIT_OPEN:+ }127.0.0.1:$_sshd_port"
+    _sshd_options+=",permitopen=\"127.0.0.1:$_sshd_port\""
+  done
+  for _sshd_port in ${3:-9081}; do
+    SSHD_PERMIT_LISTEN+="${SSHD_PERMIT_LISTEN:+ }127.0.0.1:$_sshd_port"
+    _sshd_options+=",permitlisten=\"127.0.0.1:$_sshd_port\""
+  done
   SSHD_PORT=$(tl_free_port)
   SSHD_USER=$(id -un)
   SSHD_IDENTITY=$SSHD_DIR/id_ed25519
@@ -68,7 +82,7 @@ sshd_setup() {
     return 1
   chmod 600 "$SSHD_IDENTITY"
   _sshd_write_known_hosts
-  echo "restrict,port-forwarding,command=\"/bin/true\",permitopen=\"$SSHD_PERMIT_OPEN\",permitlisten=\"$SSHD_PERMIT_LISTEN\" $(cat "$SSHD_IDENTITY.pub")" \
+  echo "restrict,port-forwarding,command=\"/bin/true\"$_sshd_options $(cat "$SSHD_IDENTITY.pub")" \
     >"$SSHD_DIR/authorized_keys"
   chmod 600 "$SSHD_DIR/authorized_keys"
 
@@ -125,9 +139,17 @@ sshd_stop() {
   return 0
 }
 
+sshd_kill_sessions() {
+  local _sshd_pid
+  _sshd_pid=$(tl_pid sshd)
+  [[ -n "$_sshd_pid" ]] && pkill -TERM -P "$_sshd_pid"
+  return 0
+}
+
 sshd_restart() {
-  cat "$TL_TMP/sshd.log" >>"$TL_TMP/sshd.old.log" 2>/dev/null
+  sshd_kill_sessions
   sshd_stop
+  cat "$TL_TMP/sshd.log" >>"$TL_TMP/sshd.old.log" 2>/dev/null
   sshd_start
 }
 

@@ -4,9 +4,11 @@
   tcp_relay.py LISTEN_PORT TARGET_PORT [--idle_drop SECONDS]
 
 Relays 127.0.0.1:LISTEN_PORT to 127.0.0.1:TARGET_PORT.
-  SIGUSR1  cut the path: no byte moves either way, new connections wait
-           (like packets dropped: nothing is closed or reset).
-  SIGUSR2  restore it: everything waiting moves on.
+  SIGUSR1  cut the path: every existing connection freezes for good (no
+           byte moves either way, nothing is closed or reset, as when
+           packets are dropped and the peers give up before it returns),
+           and new connections wait.
+  SIGUSR2  restore it for new connections (and those that waited).
   --idle_drop S  like a NAT: a connection with no byte either way for S
            seconds is forgotten and never moves a byte again.
 """
@@ -58,9 +60,15 @@ def main():
     parser.add_argument("target_port", type=int)
     parser.add_argument("--idle_drop", type=float, default=0)
     args = parser.parse_args()
-    signal.signal(signal.SIGUSR1, lambda *_: passing.clear())
-    signal.signal(signal.SIGUSR2, lambda *_: passing.set())
     flows = []
+
+    def cut(*_):
+        passing.clear()
+        for flow in flows:
+            flow.forgotten = True
+
+    signal.signal(signal.SIGUSR1, cut)
+    signal.signal(signal.SIGUSR2, lambda *_: passing.set())
     if args.idle_drop:
         threading.Thread(target=watch_idle, args=(flows, args.idle_drop),
                          daemon=True).start()
