@@ -11,6 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssh2-1-dev libnbd-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libspdlog-dev libcli11-dev libsqlite3-dev
+  libssl-dev
   libsystemd-dev
   # real peers that tests and the demo start
   openssh-server openssh-client nbd-server nbdkit libnbd-bin qemu-utils

@@ -15,6 +15,7 @@ _LIBS = {
     "absl_strings": (["absl_strings", "absl_str_format"], []),
     "absl_synchronization": (["absl_synchronization"], []),
     "absl_time": (["absl_time"], []),
+    "crypto": (["libcrypto"], []),
     "gmock": (["gmock"], []),
     "grpc": (["grpc++", "protobuf"], ["-lgrpc++_reflection"]),
     "gtest": (["gtest"], []),
