@@ -42,6 +42,11 @@
 #                     the old key.
 #   sshd_log          Prints sshd's log so far.
 #
+# Settings read by sshd_setup (all optional):
+#   SSHD_LISTEN_HOST  address to listen on (127.0.0.1)
+#   SSHD_LISTEN_PORT  port (a free one)
+#   SSHD_NETNS        network namespace to run sshd in (none)
+#
 # Variables set by sshd_setup:
 #   SSHD_DIR, SSHD_PORT, SSHD_USER, SSHD_IDENTITY (client private key),
 #   SSHD_KNOWN_HOSTS (one "[127.0.0.1]:PORT ssh-ed25519 ..." line),
@@ -63,7 +68,10 @@ sshd_setup() {
     SSHD_PERMIT_LISTEN+="${SSHD_PERMIT_LISTEN:+ }127.0.0.1:$_sshd_port"
     _sshd_options+=",permitlisten=\"127.0.0.1:$_sshd_port\""
   done
-  SSHD_PORT=$(tl_free_port)
+  SSHD_HOST=${SSHD_LISTEN_HOST:-127.0.0.1}
+  SSHD_PORT=${SSHD_LISTEN_PORT:-$(tl_free_port)}
+  SSHD_RUN=()
+  [[ -z ${SSHD_NETNS:-} ]] || SSHD_RUN=(ip netns exec "$SSHD_NETNS")
   SSHD_USER=$(id -un)
   SSHD_IDENTITY=$SSHD_DIR/id_ed25519
   SSHD_KNOWN_HOSTS=$SSHD_DIR/known_hosts
@@ -88,7 +96,7 @@ sshd_setup() {
 
   cat >"$SSHD_CONFIG" <<CONF
 Port $SSHD_PORT
-ListenAddress 127.0.0.1
+ListenAddress $SSHD_HOST
 HostKey $SSHD_DIR/ssh_host_ed25519_key
 HostKeyAlgorithms ssh-ed25519
 PidFile $SSHD_DIR/sshd.pid
@@ -123,15 +131,16 @@ CONF
 }
 
 _sshd_write_known_hosts() {
-  echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/ssh_host_ed25519_key.pub")" \
+  echo "[$SSHD_HOST]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/ssh_host_ed25519_key.pub")" \
     >"$SSHD_KNOWN_HOSTS"
   SSHD_FINGERPRINT=$(ssh-keygen -l -E sha256 \
     -f "$SSHD_DIR/ssh_host_ed25519_key.pub" | cut -d' ' -f2)
 }
 
 sshd_start() {
-  tl_start sshd "$SSHD_BIN" -D -e -f "$SSHD_CONFIG"
-  tl_wait_port 127.0.0.1 "$SSHD_PORT" 20
+  tl_start sshd "${SSHD_RUN[@]}" "$SSHD_BIN" -D -e -f "$SSHD_CONFIG"
+  tl_wait_until 20 "${SSHD_RUN[@]}" bash -c \
+    "exec 3<>/dev/tcp/$SSHD_HOST/$SSHD_PORT"
 }
 
 sshd_stop() {
