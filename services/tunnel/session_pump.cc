@@ -18,6 +18,7 @@ namespace {
 
 // libssh2_channel_write sends at most about 32 KiB per call anyway.
 constexpr size_t kMaxWrite = 32 * 1024;
+constexpr int kWritesPerTurn = 8;
 
 bool SessionFatal(int rc) {
   switch (rc) {
@@ -472,10 +473,14 @@ bool SessionPump::ChannelSends(Channel* channel, bool* blocked) {
     moved |= run(Op::kRead);
     if (*blocked || channel->state != State::kOpen) return moved;
   }
-  if (!channel->to_remote.empty()) {
-    moved |= run(Op::kWrite);
+  // Several writes in a row (libssh2 takes about 32 KiB per call), but a
+  // bounded number, so that every channel gets its turn.
+  for (int i = 0; i < kWritesPerTurn && !channel->to_remote.empty(); ++i) {
+    if (!run(Op::kWrite)) break;
     if (*blocked || channel->state != State::kOpen) return moved;
+    moved = true;
   }
+  if (*blocked || channel->state != State::kOpen) return moved;
   if (channel->local_eof && channel->to_remote.empty() && !channel->eof_sent) {
     moved |= run(Op::kEof);
     if (*blocked || channel->state != State::kOpen) return moved;
