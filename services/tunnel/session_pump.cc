@@ -79,7 +79,8 @@ SessionPump::SessionPump(int id, std::unique_ptr<SshSession> ssh,
       options_(options),
       last_progress_(absl::Now()),
       last_heard_(absl::Now()),
-      next_keepalive_(absl::Now() + options.keepalive_interval) {}
+      next_keepalive_(absl::Now() + options.keepalive_interval),
+      keeper_(ssh_->keeper()) {}
 
 SessionPump::~SessionPump() {
   for (auto& channel : channels_) {
@@ -456,6 +457,15 @@ bool SessionPump::AcceptRemote() {
   return moved;
 }
 
+// Pulls everything the server sent into libssh2's queues, answering its
+// requests, so that the socket never stays readable for nothing (which
+// would make poll() spin) and the server's keepalives get answers.
+void SessionPump::DrainIncoming() {
+  if (keeper_ == nullptr) return;
+  char scratch[256];
+  libssh2_channel_read(keeper_, scratch, sizeof(scratch));
+}
+
 bool SessionPump::ChannelSends(Channel* channel, bool* blocked) {
   using State = Channel::State;
   auto run = [&](Op op) {
@@ -547,6 +557,7 @@ bool SessionPump::Step(absl::Time now) {
     moved |= outcome == Outcome::kDone || outcome == Outcome::kFailed;
   }
   if (!blocked) moved |= AcceptRemote();
+  if (!blocked && listeners_.empty()) DrainIncoming();
 
   size_t count = channels_.size();
   for (size_t i = 0; i < count && !blocked && !dead(); ++i) {
