@@ -18,6 +18,7 @@ namespace {
 
 // libssh2_channel_write sends at most about 32 KiB per call anyway.
 constexpr size_t kMaxWrite = 32 * 1024;
+constexpr int kWritesPerTurn = 8;
 
 bool SessionFatal(int rc) {
   switch (rc) {
@@ -78,7 +79,8 @@ SessionPump::SessionPump(int id, std::unique_ptr<SshSession> ssh,
       options_(options),
       last_progress_(absl::Now()),
       last_heard_(absl::Now()),
-      next_keepalive_(absl::Now() + options.keepalive_interval) {}
+      next_keepalive_(absl::Now() + options.keepalive_interval),
+      keeper_(ssh_->keeper()) {}
 
 SessionPump::~SessionPump() {
   for (auto& channel : channels_) {
@@ -455,6 +457,15 @@ bool SessionPump::AcceptRemote() {
   return moved;
 }
 
+// Pulls everything the server sent into libssh2's queues, answering its
+// requests, so that the socket never stays readable for nothing (which
+// would make poll() spin) and the server's keepalives get answers.
+void SessionPump::DrainIncoming() {
+  if (keeper_ == nullptr) return;
+  char scratch[256];
+  libssh2_channel_read(keeper_, scratch, sizeof(scratch));
+}
+
 bool SessionPump::ChannelSends(Channel* channel, bool* blocked) {
   using State = Channel::State;
   auto run = [&](Op op) {
@@ -472,10 +483,14 @@ bool SessionPump::ChannelSends(Channel* channel, bool* blocked) {
     moved |= run(Op::kRead);
     if (*blocked || channel->state != State::kOpen) return moved;
   }
-  if (!channel->to_remote.empty()) {
-    moved |= run(Op::kWrite);
+  // Several writes in a row (libssh2 takes about 32 KiB per call), but a
+  // bounded number, so that every channel gets its turn.
+  for (int i = 0; i < kWritesPerTurn && !channel->to_remote.empty(); ++i) {
+    if (!run(Op::kWrite)) break;
     if (*blocked || channel->state != State::kOpen) return moved;
+    moved = true;
   }
+  if (*blocked || channel->state != State::kOpen) return moved;
   if (channel->local_eof && channel->to_remote.empty() && !channel->eof_sent) {
     moved |= run(Op::kEof);
     if (*blocked || channel->state != State::kOpen) return moved;
@@ -542,6 +557,7 @@ bool SessionPump::Step(absl::Time now) {
     moved |= outcome == Outcome::kDone || outcome == Outcome::kFailed;
   }
   if (!blocked) moved |= AcceptRemote();
+  if (!blocked && listeners_.empty()) DrainIncoming();
 
   size_t count = channels_.size();
   for (size_t i = 0; i < count && !blocked && !dead(); ++i) {

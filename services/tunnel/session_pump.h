@@ -102,6 +102,7 @@ class SessionPump {
   bool LocalIo(Channel* channel);
   bool ChannelSends(Channel* channel, bool* blocked);
   bool AcceptRemote();
+  void DrainIncoming();
   void StartLocalConnect(int forward, LIBSSH2_CHANNEL* ssh_channel);
   void Reap();
   void Die(absl::Status why);
@@ -134,6 +135,8 @@ class SessionPump {
   absl::Time last_progress_;
   absl::Time last_heard_;  // the server's socket was last readable
   absl::Time next_keepalive_;
+  // See SshSession::OpenKeeper; may be null.
+  LIBSSH2_CHANNEL* keeper_;
   absl::Status death_;
 };
 

@@ -227,6 +227,10 @@ absl::StatusOr<LIBSSH2_LISTENER*> SshSession::ListenRemote(
   return listener;
 }
 
+void SshSession::OpenKeeper() {
+  keeper_ = libssh2_channel_open_session(session_);
+}
+
 void SshSession::StartNonBlocking(absl::Duration keepalive_interval) {
   libssh2_keepalive_config(
       session_, 1, std::max<int>(1, absl::ToInt64Seconds(keepalive_interval)));

@@ -70,6 +70,14 @@ class SshSession {
   // as written: PermitListen matches it literally.
   absl::StatusOr<LIBSSH2_LISTENER*> ListenRemote(const ForwardSpec& spec);
 
+  // Opens a "session" channel that never runs anything (blocking). Reading
+  // from it is the only way libssh2 1.10 offers to process incoming
+  // packets (the server's keepalive requests, replies, window adjusts) on a
+  // session that has no reverse forward to accept on and no channel with
+  // room to read into. keeper() stays null if the server refuses it.
+  void OpenKeeper();
+  LIBSSH2_CHANNEL* keeper() const { return keeper_; }
+
   // Switches to non-blocking mode and configures keepalives. They ask for
   // a reply so that a live server always sends something back (libssh2
   // 1.10 does not track the replies; the pump only notices bytes arriving).
@@ -93,6 +101,7 @@ class SshSession {
 
   int fd_ = -1;
   LIBSSH2_SESSION* session_ = nullptr;
+  LIBSSH2_CHANNEL* keeper_ = nullptr;
   std::string fingerprint_;
   std::string cipher_;
   std::string mac_;

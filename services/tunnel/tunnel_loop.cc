@@ -139,7 +139,10 @@ void TunnelLoop::StartDial(std::vector<int> remote_forwards, absl::Time now) {
         poisoned = true;
       }
     }
-    if (ssh) ssh->StartNonBlocking(keepalive);
+    if (ssh) {
+      ssh->OpenKeeper();
+      ssh->StartNonBlocking(keepalive);
+    }
     absl::MutexLock lock(&slot->mu);
     slot->ssh = std::move(ssh);
     slot->error = std::move(error);
@@ -191,10 +194,12 @@ void TunnelLoop::TakeDialResult(absl::Time now) {
   }
 
   const int id = next_pump_id_++;
-  spdlog::info(
-      "tunnel: session {} up server={} user={} host_key={} cipher={} mac={}",
-      id, options_.ssh.server.ToString(), options_.ssh.user, ssh->fingerprint(),
-      ssh->cipher(), ssh->mac());
+  // A retry session for a refused forward logs at debug level.
+  spdlog::log(pumps_.empty() ? spdlog::level::info : spdlog::level::debug,
+              "tunnel: session {} up server={} user={} host_key={} "
+              "cipher={} mac={}",
+              id, options_.ssh.server.ToString(), options_.ssh.user,
+              ssh->fingerprint(), ssh->cipher(), ssh->mac());
   status_->SessionUp(ssh->fingerprint(), ssh->cipher(), ssh->mac());
   session_backoff_.Reset();
   auto pump = std::make_unique<SessionPump>(
@@ -206,9 +211,16 @@ void TunnelLoop::TakeDialResult(absl::Time now) {
                  options_.forwards[forward].listen.ToString());
     status_->SetForwardState(forward, v1::FORWARD_STATE_ESTABLISHED);
   }
+  // Retries log at debug level; the first refusal in a row is a warning.
+  const bool first_refusal = forward_backoff_.failures() == 0;
   for (const auto& [forward, why] : refused) {
-    spdlog::warn("{}: refused by the server on session {}: {}",
-                 options_.forwards[forward].Name(), id, why.message());
+    if (first_refusal) {
+      spdlog::warn("{}: refused by the server on session {}: {}",
+                   options_.forwards[forward].Name(), id, why.message());
+    } else {
+      spdlog::debug("{}: refused again on session {}: {}",
+                    options_.forwards[forward].Name(), id, why.message());
+    }
     status_->ForwardFailed(forward, "refused", std::string(why.message()));
   }
   if (refused.empty()) {

@@ -9,6 +9,11 @@
       N connections at once to 127.0.0.1:PORT, each sends BYTES of a
       pattern, half-closes, reads the echo to EOF and compares SHA-256 and
       length of what came back with what went out. Exit 0 only if all match.
+  byte_check.py sink PORT
+      Serves 127.0.0.1:PORT: reads each connection to EOF, then closes it.
+  byte_check.py stream PORT BYTES [--parallel N]
+      N connections at once each send BYTES to a sink, half-close and wait
+      for its close; prints aggregate and per-stream MB/s (benchmarks).
   byte_check.py read PORT BYTES [--rate BYTES_PER_S]
       Reads one connection to EOF (slowly with --rate) and checks that it
       got exactly the --burst pattern of BYTES.
@@ -73,6 +78,55 @@ def serve(port, burst):
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+def serve_sink(port):
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(256)
+
+    def handle(conn):
+        try:
+            while conn.recv(1024 * 1024):
+                pass
+        except OSError:
+            pass
+        conn.close()
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+def stream(port, total, parallel):
+    rates = [0.0] * parallel
+    block = BASE * 4
+
+    def one(index):
+        conn = socket.create_connection(("127.0.0.1", port))
+        start, sent = time.monotonic(), 0
+        view = memoryview(block)
+        while sent < total:
+            n = min(len(block), total - sent)
+            conn.sendall(view[:n])
+            sent += n
+        conn.shutdown(socket.SHUT_WR)
+        while conn.recv(65536):
+            pass
+        rates[index] = total / (time.monotonic() - start) / 1e6
+        conn.close()
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - start
+    print("aggregate_mbps=%.1f min_mbps=%.1f max_mbps=%.1f seconds=%.2f" % (
+        total * parallel / seconds / 1e6, min(rates), max(rates), seconds))
+    return 0
 
 
 def one_send(port, total, rate, results, index):
@@ -141,7 +195,7 @@ def read(port, total, rate):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["echo", "send", "read"])
+    parser.add_argument("mode", choices=["echo", "send", "read", "sink", "stream"])
     parser.add_argument("port", type=int)
     parser.add_argument("bytes", type=int, nargs="?", default=0)
     parser.add_argument("--parallel", type=int, default=1)
@@ -150,6 +204,10 @@ def main():
     args = parser.parse_args()
     if args.mode == "echo":
         serve(args.port, args.burst)
+    elif args.mode == "sink":
+        serve_sink(args.port)
+    elif args.mode == "stream":
+        sys.exit(stream(args.port, args.bytes, args.parallel))
     elif args.mode == "send":
         sys.exit(send(args.port, args.bytes, args.parallel, args.rate))
     else:

@@ -96,13 +96,15 @@ changed_unknown_and_pinned_host_keys() {
   # Unknown: a known_hosts with no line for this server.
   echo "[127.0.0.1]:1 $(cut -d' ' -f1,2 "$SSHD_DIR/ssh_host_ed25519_key.pub")" \
     >"$other"
-  tunnel_start unknown --known_hosts="$other" --local_forwards= \
+  tunnel_start unknown --known_hosts="$other" --backoff_max_seconds=60 \
+    --local_forwards= \
     --remote_forwards=127.0.0.1:$reverse:127.0.0.1:$vma_echo
   # Changed: the line names this server with another key.
   ssh-keygen -q -t ed25519 -N '' -f "$TL_TMP/other_key"
   echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$TL_TMP/other_key.pub")" \
     >"$TL_TMP/changed_known_hosts"
   tunnel_start changed --known_hosts="$TL_TMP/changed_known_hosts" \
+    --backoff_max_seconds=60 \
     --local_forwards= --remote_forwards=127.0.0.1:$reverse:127.0.0.1:$vma_echo
   # Pinned by fingerprint, with a known_hosts that would not match.
   tunnel_start pinned --known_hosts="$other" \
@@ -160,6 +162,34 @@ bad_configuration_is_one_line_and_nonzero() {
   bad "--known_hosts" --known_hosts="$TL_TMP/no_such_file"
 }
 
+watch_and_reconnect() {
+  local before watch
+  before=$(tunnel_metric tm migratekit_tunnel_connects_total)
+  grpcurl -plaintext -max-time 15 "$(tunnel_grpc tm)" \
+    migratekit.tunnel.v1.TunnelService/WatchStatus >"$TL_TMP/watch.out" 2>&1 &
+  watch=$!
+  sleep 1
+  grpcurl -plaintext -max-time 5 -d '{"reason":"test asks"}' \
+    "$(tunnel_grpc tm)" migratekit.tunnel.v1.TunnelService/Reconnect ||
+    tl_fail "Reconnect failed"
+  again() {
+    [[ $(tunnel_metric tm migratekit_tunnel_connects_total) != "$before" ]] &&
+      _tunnel_is_up tm
+  }
+  tl_wait_until 30 again || tl_fail "no new session: $(tunnel_status tm)"
+  sleep 1
+  kill "$watch" 2>/dev/null
+  wait "$watch" 2>/dev/null
+  # The stream saw the tunnel leave UP and come back.
+  local states
+  states=$(grep -o '"state": "TUNNEL_STATE_[A-Z]*"' "$TL_TMP/watch.out" |
+    tr '\n' ' ')
+  tl_log "watched: $states"
+  tl_expect_contains "$states" "TUNNEL_STATE_CONNECTING" "watched states"
+  tl_expect_contains "$(cat "$TL_TMP/tm.log")" 'reason="test asks"' "log"
+  tl_expect_eq "connections=1 ok=1" "$(bytes "$local_port" 1048576)" "after"
+}
+
 sshd_restarted_and_the_tunnel_returns() {
   local pid before
   pid=$(tl_pid tm)
@@ -194,6 +224,8 @@ tl_case "host key unknown and changed are refused, pinned connects" \
   changed_unknown_and_pinned_host_keys
 tl_case "bad configuration is one line and a non-zero exit" \
   bad_configuration_is_one_line_and_nonzero
+tl_case "WatchStatus streams changes; Reconnect builds a new session" \
+  watch_and_reconnect
 tl_case "sshd restarted: the tunnel comes back by itself" \
   sshd_restarted_and_the_tunnel_returns
 tl_finish
