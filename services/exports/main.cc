@@ -48,9 +48,13 @@ ABSL_FLAG(bool, allow_regular_files, false,
 ABSL_FLAG(int32_t, create_timeout_seconds, 30,
           "How long a create waits for its export to be served before it "
           "rolls back.");
+ABSL_FLAG(std::string, nbd_reload, "restart",
+          "How nbd-server learns of a new export: \"restart\" replaces its "
+          "main process (running transfers carry on; 3.24's SIGHUP reload "
+          "breaks the server) or \"sighup\" (for fixed versions).");
 ABSL_FLAG(int32_t, nbd_max_reloads_per_process, 8,
-          "SIGHUPs one nbd-server process takes before it is replaced by a "
-          "new one instead (3.24 crashes after a dozen or so).");
+          "With --nbd_reload=sighup: SIGHUPs one nbd-server process takes "
+          "before it is replaced by a new one instead.");
 ABSL_FLAG(std::string, nbd_server_binary, "/usr/bin/nbd-server",
           "The nbd-server program.");
 ABSL_FLAG(std::string, nbdkit_binary, "/usr/bin/nbdkit", "The nbdkit program.");
@@ -101,6 +105,9 @@ std::unique_ptr<ExportBackend> MakeBackend(
   options.program = absl::GetFlag(FLAGS_nbd_server_binary);
   options.relay_library = relay;
   options.adopt_pidfile = absl::GetFlag(FLAGS_nbd_pidfile);
+  options.reload_mode = absl::GetFlag(FLAGS_nbd_reload) == "sighup"
+                            ? NbdServerBackend::Options::ReloadMode::kSighup
+                            : NbdServerBackend::Options::ReloadMode::kRestart;
   options.max_reloads_per_process =
       absl::GetFlag(FLAGS_nbd_max_reloads_per_process);
   options.on_change = std::move(on_change);

@@ -13,6 +13,7 @@
 #include "services/common/logging.h"
 #include "services/exports/atomic_file.h"
 #include "services/exports/export_links.h"
+#include "services/exports/nbd_probe.h"
 #include "services/exports/nbd_server_config.h"
 
 namespace migratekit::exports {
@@ -63,7 +64,10 @@ absl::Status NbdServerBackend::Start() {
     if (!options_.relay_library.empty()) {
       supervision.env = {absl::StrCat("LD_PRELOAD=", options_.relay_library)};
     }
-    supervision.before_start = [this] { return WriteBaseConfig(); };
+    supervision.before_start = [this](int64_t generation) {
+      return BeforeStart(generation);
+    };
+    supervision.health_check = [this] { return CheckPlaceholder(); };
   }
   supervisor_ = std::make_unique<ServerSupervisor>(std::move(supervision));
   coalescer_ = std::make_unique<ReloadCoalescer>([this] { return Reload(); });
@@ -115,9 +119,34 @@ absl::Status NbdServerBackend::Recover() {
     }
     recovered_.push_back({name, target, sections[name]});
   }
-  absl::MutexLock lock(&mu_);
-  told_read_only_ = sections;
   return absl::OkStatus();
+}
+
+absl::Status NbdServerBackend::BeforeStart(int64_t generation) {
+  absl::Status status = WriteBaseConfig();
+  if (!status.ok()) return status;
+  absl::StatusOr<std::vector<std::string>> files =
+      ListDirectory(options_.include_dir);
+  if (!files.ok()) return files.status();
+
+  std::map<std::string, bool> known;
+  for (const std::string& file : *files) {
+    absl::string_view name = file;
+    if (!absl::ConsumeSuffix(&name, kConfSuffix)) continue;
+    absl::StatusOr<std::string> text =
+        ReadFile(absl::StrCat(options_.include_dir, "/", file));
+    absl::StatusOr<ExportSection> section =
+        text.ok() ? ParseExportSection(*text) : text.status();
+    if (section.ok()) known[section->name] = section->read_only;
+  }
+  absl::MutexLock lock(&mu_);
+  known_.erase(known_.begin(), known_.lower_bound(generation - 1));
+  known_[generation] = std::move(known);
+  return absl::OkStatus();
+}
+
+absl::Status NbdServerBackend::CheckPlaceholder() {
+  return ProbeExport(options_.listen, std::string(kPlaceholderExport)).status();
 }
 
 absl::Status NbdServerBackend::WriteBaseConfig() {
@@ -148,13 +177,18 @@ absl::Status NbdServerBackend::Publish(const PublishedExport& spec) {
   if (!status.ok()) return status;
 
   {
+    // The supervisor calls BeforeStart (which takes mu_) with its own lock
+    // held: never ask it anything while holding mu_.
+    const int64_t generation = supervisor_->generation();
     absl::MutexLock lock(&mu_);
-    auto told = told_read_only_.find(spec.name);
-    if (told != told_read_only_.end() && told->second != spec.read_only) {
-      // A SIGHUP would keep the name's old read_only setting.
-      restart_next_ = true;
+    const std::map<std::string, bool>& known = known_[generation];
+    auto found = known.find(spec.name);
+    if (found != known.end() && found->second == spec.read_only) {
+      // The server opens the re-pointed link at the next connection.
+      return absl::OkStatus();
     }
-    told_read_only_[spec.name] = spec.read_only;
+    // A SIGHUP would keep a known name's old read_only setting.
+    if (found != known.end()) restart_next_ = true;
   }
   return coalescer_->Reload();
 }
@@ -172,16 +206,17 @@ absl::Status NbdServerBackend::Reload() {
     return absl::OkStatus();
   }
   bool restart;
+  const int64_t generation = supervisor_->generation();
   {
     absl::MutexLock lock(&mu_);
-    int64_t generation = supervisor_->generation();
     if (generation != signalled_generation_) {
       signalled_generation_ = generation;
       signals_to_process_ = 0;
     }
     bool adopted = !options_.adopt_pidfile.empty();
     restart =
-        !adopted && (restart_next_ ||
+        !adopted && (options_.reload_mode == Options::ReloadMode::kRestart ||
+                     restart_next_ ||
                      signals_to_process_ >= options_.max_reloads_per_process);
     restart_next_ = false;
     if (restart) {

@@ -1,17 +1,23 @@
 // Debian 12's nbd-server (3.24) as the NBD server of the exports.
 //
 // Each export is a file <include_dir>/<name>.conf naming the link
-// <link_dir>/<name>; a reload (SIGHUP) makes the server read new files.
-// SIGHUP only adds, so deleting removes the link (new connections to the
-// name fail at once) and the file (a restarted server does not know the
-// name). Re-creating a name re-points the link.
+// <link_dir>/<name>. Deleting removes the link (new connections to the
+// name fail at once) and the file (a later server does not know the name).
+// Re-creating a name the running server already knows only re-points the
+// link: no reload at all.
 //
-// 3.24 crashes after a dozen or so SIGHUPs. Reloads are therefore
-// coalesced (ReloadCoalescer), and a server that has taken
-// `max_reloads_per_process` signals is replaced by a new one instead of
-// being signalled again: SIGKILL to the main process, whose forked
-// connections carry on, then a new process that reads every export's file.
-// An unexpected death is handled the same way by the supervisor.
+// A new name needs a reload, and 3.24's SIGHUP reload is broken: measured
+// here, once the server has four or more exports, the first SIGHUP that
+// adds one leaves every new connection failing (children die of heap
+// corruption), and the main process dies after a dozen. So by default a
+// reload replaces the main process: SIGKILL (its forked connections, the
+// running transfers, carry on untouched), then a new process that reads
+// every export's file and binds the port at once. New connections are
+// refused for the few milliseconds in between. Reloads are coalesced
+// (ReloadCoalescer): many creates at once cost one or two replacements.
+// ReloadMode::kSighup keeps the signal for servers known to be fixed (3.25
+// and later), still replacing the process after `max_reloads_per_process`
+// signals; an adopted server can only be signalled.
 #ifndef MIGRATEKIT_SERVICES_EXPORTS_NBD_SERVER_BACKEND_H_
 #define MIGRATEKIT_SERVICES_EXPORTS_NBD_SERVER_BACKEND_H_
 
@@ -43,7 +49,9 @@ class NbdServerBackend final : public ExportBackend {
     std::string relay_library;
     // Adopt the server from this pid file instead of running one.
     std::string adopt_pidfile;
-    // SIGHUPs one process may take before it is replaced instead.
+    enum class ReloadMode { kRestart, kSighup };
+    ReloadMode reload_mode = ReloadMode::kRestart;
+    // With kSighup: signals one process may take before it is replaced.
     int max_reloads_per_process = 8;
     std::function<void(bool up)> on_change;
   };
@@ -65,7 +73,9 @@ class NbdServerBackend final : public ExportBackend {
 
  private:
   absl::Status Recover();
+  absl::Status BeforeStart(int64_t generation);
   absl::Status WriteBaseConfig();
+  absl::Status CheckPlaceholder();
   absl::Status Reload();
   std::string ConfigPath() const;
 
@@ -75,9 +85,10 @@ class NbdServerBackend final : public ExportBackend {
   std::vector<PublishedExport> recovered_;
 
   mutable absl::Mutex mu_;
-  // read_only of every name any server of ours was told about: nbd-server
-  // keeps a name's first settings across SIGHUPs.
-  std::map<std::string, bool> told_read_only_ ABSL_GUARDED_BY(mu_);
+  // Per server process (supervisor generation): the export files there
+  // were when it started, name -> read_only. It serves at least these, with
+  // these settings, until it ends: SIGHUP neither removes nor changes.
+  std::map<int64_t, std::map<std::string, bool>> known_ ABSL_GUARDED_BY(mu_);
   bool restart_next_ ABSL_GUARDED_BY(mu_) = false;
   int64_t signalled_generation_ ABSL_GUARDED_BY(mu_) = -1;
   int signals_to_process_ ABSL_GUARDED_BY(mu_) = 0;

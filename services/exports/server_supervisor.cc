@@ -170,10 +170,7 @@ pid_t ServerSupervisor::pid() const {
   return process_.pid;
 }
 
-int64_t ServerSupervisor::generation() const {
-  absl::MutexLock lock(&mu_);
-  return generation_;
-}
+int64_t ServerSupervisor::generation() const { return generation_.load(); }
 
 int64_t ServerSupervisor::unexpected_exits() const {
   absl::MutexLock lock(&mu_);
@@ -183,7 +180,8 @@ int64_t ServerSupervisor::unexpected_exits() const {
 void ServerSupervisor::Run() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
-    int timeout_ms = -1;
+    int timeout_ms =
+        static_cast<int>(absl::ToInt64Milliseconds(options_.check_interval));
     if (process_.pid < 0) {
       absl::Duration wait = last_start_ + kRestartBackoff - absl::Now();
       if (options_.adopt_only ||
@@ -194,7 +192,10 @@ void ServerSupervisor::Run() {
       } else {
         absl::Status status = StartProcessLocked();
         restart_requested_ = false;
-        if (!status.ok()) spdlog::error("{}: {}", options_.name, status);
+        if (!status.ok()) {
+          SetUpLocked(false);
+          spdlog::error("{}: {}", options_.name, status);
+        }
         continue;
       }
     }
@@ -202,21 +203,25 @@ void ServerSupervisor::Run() {
     struct pollfd entries[2] = {{wake_fd_, POLLIN, 0},
                                 {process_.pidfd, POLLIN, 0}};
     mu_.Unlock();
-    poll(entries, process_.pidfd >= 0 ? 2 : 1, timeout_ms);
+    int ready = poll(entries, process_.pidfd >= 0 ? 2 : 1, timeout_ms);
     mu_.Lock();
     if (entries[0].revents != 0) {
       uint64_t count;
       (void)!read(wake_fd_, &count, sizeof(count));
     }
     if (stopping_) break;
-    if (process_.pid > 0 && Readable(process_.pidfd)) HandleExitLocked();
+    if (process_.pid > 0 && Readable(process_.pidfd)) {
+      HandleExitLocked();
+    } else if (ready == 0 && process_.pid > 0) {
+      PeriodicCheckLocked();
+    }
     if (process_.pid < 0 && options_.adopt_only) AdoptFromPidfileLocked();
   }
 }
 
 absl::Status ServerSupervisor::StartProcessLocked() {
   if (options_.before_start) {
-    absl::Status status = options_.before_start();
+    absl::Status status = options_.before_start(generation_ + 1);
     if (!status.ok()) return status;
   }
   unlink(options_.pidfile.c_str());
@@ -295,18 +300,49 @@ bool ServerSupervisor::AdoptFromPidfileLocked() {
   return WaitAcceptingLocked().ok();
 }
 
+absl::Status ServerSupervisor::CheckLocked() {
+  if (!options_.health_check) {
+    return Accepts(options_.listen)
+               ? absl::OkStatus()
+               : absl::UnavailableError(absl::StrCat(
+                     "nothing accepts on ", options_.listen.ToString()));
+  }
+  return options_.health_check();
+}
+
+// A live process that no longer serves (nbd-server 3.24 after a reload
+// that corrupted its heap) is replaced like a dead one.
+void ServerSupervisor::PeriodicCheckLocked() {
+  absl::Status status = CheckLocked();
+  failed_checks_ = status.ok() ? 0 : failed_checks_ + 1;
+  if (status.ok()) SetUpLocked(true);
+  if (failed_checks_ < 2) return;
+  failed_checks_ = 0;
+  if (options_.adopt_only) {
+    SetUpLocked(false);
+    spdlog::error("{}: pid={} does not serve: {}", options_.name, process_.pid,
+                  status.message());
+    return;
+  }
+  spdlog::error("{}: pid={} does not serve, replacing it: {}", options_.name,
+                process_.pid, status.message());
+  ++unexpected_exits_;
+  restart_requested_ = true;
+  kill(process_.pid, SIGKILL);
+}
+
 absl::Status ServerSupervisor::WaitAcceptingLocked() {
   const absl::Time deadline = absl::Now() + options_.start_timeout;
-  while (!Accepts(options_.listen)) {
+  while (!CheckLocked().ok()) {
     if (Readable(process_.pidfd)) {
       return absl::UnavailableError(absl::StrCat(
           options_.name, " exited before accepting connections on ",
           options_.listen.ToString(), "; see its log lines"));
     }
     if (absl::Now() >= deadline) {
-      return absl::UnavailableError(
-          absl::StrCat(options_.name, " does not accept connections on ",
-                       options_.listen.ToString()));
+      return absl::UnavailableError(absl::StrCat(
+          options_.name, " does not serve on ", options_.listen.ToString(),
+          ": ", CheckLocked().message()));
     }
     mu_.Unlock();
     absl::SleepFor(absl::Milliseconds(10));
@@ -333,7 +369,9 @@ void ServerSupervisor::HandleExitLocked() {
   }
   close(process_.pidfd);
   process_ = Process();
-  SetUpLocked(false);
+  // A replacement asked for is not an outage: the new process follows at
+  // once (or the start fails, which does mark it down).
+  if (!restart_requested_) SetUpLocked(false);
 }
 
 void ServerSupervisor::SetUpLocked(bool up) {

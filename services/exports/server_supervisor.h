@@ -49,8 +49,14 @@ class ServerSupervisor {
     bool adopt_only = false;
     // Where the server accepts connections; it is up once this accepts.
     HostPort listen;
-    // Called before every start (for example to write the base config).
-    std::function<absl::Status()> before_start;
+    // Called before every start (for example to write the base config),
+    // with the generation() the new process will have.
+    std::function<absl::Status(int64_t generation)> before_start;
+    // Whether the process serves, asked right after a start and every
+    // `check_interval` while it is up; a process that fails it twice in a
+    // row is replaced (when supervised). Empty: a TCP connect is the check.
+    std::function<absl::Status()> health_check;
+    absl::Duration check_interval = absl::Seconds(2);
     // Called on every change of up(), from the supervisor's thread, with
     // the supervisor's lock held: it may call up() but nothing else here.
     std::function<void(bool up)> on_change;
@@ -98,6 +104,8 @@ class ServerSupervisor {
   bool AdoptFromPidfileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WaitAcceptingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleExitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PeriodicCheckLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetUpLocked(bool up) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RelayOutput();
 
@@ -115,8 +123,10 @@ class ServerSupervisor {
   std::atomic<bool> up_{false};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool restart_requested_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // Written under mu_, read without it (see up_).
+  std::atomic<int64_t> generation_{0};
   int64_t unexpected_exits_ ABSL_GUARDED_BY(mu_) = 0;
+  int failed_checks_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
