@@ -109,6 +109,24 @@ absl::Status JobManager::Recover() {
 
 absl::StatusOr<v1::Job> JobManager::Start(
     const v1::StartReplicationRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!request.job_id().empty() && jobs_.count(request.job_id()) != 0) {
+      absl::StatusOr<JobRecord> record = ResumableLocked(request);
+      if (!record.ok()) return record.status();
+      if (absl::Status s = CheckExportFreeLocked(*record); !s.ok()) return s;
+      if (absl::Status s = store_->Update(*record); !s.ok()) return s;
+      env_.metrics->PhaseChanged(jobs_.at(request.job_id())->Snapshot().phase(),
+                                 v1::JOB_PHASE_UNSPECIFIED);
+      auto job = std::make_shared<ReplicationJob>(*record, env_);
+      jobs_[request.job_id()] = job;
+      job->Start();
+      spdlog::info("job[{}]: resumed offset={}", request.job_id(),
+                   record->checkpoint.offset);
+      return job->Snapshot();
+    }
+  }
+
   absl::StatusOr<JobRecord> record = Accept(request);
   if (!record.ok()) return record.status();
 
@@ -118,15 +136,7 @@ absl::StatusOr<v1::Job> JobManager::Start(
   if (jobs_.count(id) != 0) {
     return absl::AlreadyExistsError(absl::StrCat("job ", id, " exists"));
   }
-  std::string key = absl::StrCat(record->request.target_address(), "/",
-                                 record->request.export_name());
-  for (const auto& [other_id, other] : jobs_) {
-    if (other->target_key() == key && !other->Ended()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("job ", other_id, " is already writing export ",
-                       record->request.export_name()));
-    }
-  }
+  if (absl::Status s = CheckExportFreeLocked(*record); !s.ok()) return s;
   if (absl::Status s = store_->Insert(*record); !s.ok()) return s;
 
   auto job = std::make_shared<ReplicationJob>(*record, env_);
@@ -203,6 +213,64 @@ absl::StatusOr<JobRecord> JobManager::Accept(
   job.mutable_update_time()->set_seconds(absl::ToUnixSeconds(now));
   record.checkpoint.offset = work->front().offset;
   return record;
+}
+
+absl::Status JobManager::CheckExportFreeLocked(const JobRecord& record) {
+  std::string key = absl::StrCat(record.request.target_address(), "/",
+                                 record.request.export_name());
+  for (const auto& [other_id, other] : jobs_) {
+    if (other->target_key() == key && !other->Ended()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", other_id, " is already writing export ",
+                       record.request.export_name()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Resuming is for a job that stopped short (cancelled, or failed after its
+// retries): the same id with the same source and target, so that its
+// checkpoint still means what it meant.
+absl::StatusOr<JobRecord> JobManager::ResumableLocked(
+    const v1::StartReplicationRequest& request) {
+  const std::string& id = request.job_id();
+  v1::Job job = jobs_.at(id)->Snapshot();
+  if (job.phase() != v1::JOB_PHASE_CANCELLED &&
+      job.phase() != v1::JOB_PHASE_FAILED) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "job ", id, " exists and is ",
+        absl::AsciiStrToLower(v1::JobPhase_Name(job.phase()).substr(10))));
+  }
+  absl::StatusOr<std::vector<JobRecord>> records = store_->LoadAll();
+  if (!records.ok()) return records.status();
+  for (JobRecord& record : *records) {
+    if (record.job.job_id() != id) continue;
+    const v1::StartReplicationRequest& was = record.request;
+    std::string target = request.target_address().empty()
+                             ? defaults_.target_address
+                             : request.target_address();
+    bool same = was.source_uri() == request.source_uri() &&
+                was.export_name() == request.export_name() &&
+                was.target_address() == target &&
+                was.changed_extents_size() == request.changed_extents_size();
+    for (int i = 0; same && i < was.changed_extents_size(); ++i) {
+      same = was.changed_extents(i).offset() ==
+                 request.changed_extents(i).offset() &&
+             was.changed_extents(i).length() ==
+                 request.changed_extents(i).length();
+    }
+    if (!same) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "job ", id, " exists with another source, target or extents"));
+    }
+    record.request.set_verify(request.verify());
+    record.job.set_verify(request.verify());
+    record.job.set_phase(v1::JOB_PHASE_QUEUED);
+    record.job.clear_error();
+    record.job.clear_end_time();
+    return record;
+  }
+  return absl::NotFoundError(absl::StrCat("job ", id, " is not stored"));
 }
 
 absl::StatusOr<std::shared_ptr<ReplicationJob>> JobManager::Find(

@@ -58,6 +58,12 @@ class JobManager {
 
  private:
   absl::StatusOr<JobRecord> Accept(const v1::StartReplicationRequest& request);
+  // The stored record of an ended job that `request` asks to resume.
+  absl::StatusOr<JobRecord> ResumableLocked(
+      const v1::StartReplicationRequest& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckExportFreeLocked(const JobRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   JobStore* const store_;
   const JobDefaults defaults_;

@@ -54,7 +54,9 @@ void JobMetrics::PhaseChanged(v1::JobPhase from, v1::JobPhase to) {
   if (from != v1::JOB_PHASE_UNSPECIFIED) {
     jobs_.Add({{"phase", PhaseLabel(from)}}).Decrement();
   }
-  jobs_.Add({{"phase", PhaseLabel(to)}}).Increment();
+  if (to != v1::JOB_PHASE_UNSPECIFIED) {
+    jobs_.Add({{"phase", PhaseLabel(to)}}).Increment();
+  }
 }
 
 void JobMetrics::Retried(const std::string& reason) {

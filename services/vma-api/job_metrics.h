@@ -26,7 +26,7 @@ class JobMetrics {
   explicit JobMetrics(prometheus::Registry& registry);
 
   // A job moved from one phase to another; UNSPECIFIED as `from` for a job
-  // that appears.
+  // that appears, as `to` for one that goes away.
   void PhaseChanged(v1::JobPhase from, v1::JobPhase to);
 
   // "source" or "target".

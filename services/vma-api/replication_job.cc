@@ -207,6 +207,7 @@ absl::Status ReplicationJob::CopyOnce() {
     options.connections = request.connections();
     options.tuning.requests_in_flight = request.requests_per_connection();
     options.tuning.request_size = request.request_size_bytes();
+    options.tuning.target_reads_as_zero = request.target_reads_as_zero();
   }
   options.checkpoint_interval = env_.checkpoint_interval;
   options.cancel = &stop_;
