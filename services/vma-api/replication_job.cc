@@ -31,15 +31,17 @@ std::string PhaseName(v1::JobPhase phase) {
   return v1::JobPhase_Name(phase).substr(10);
 }
 
-// The ranges a stored job covers: the changed extents (validated when the
-// job was accepted) or the whole source, whose size is bytes_total.
+// The ranges a stored job covers: the changed extents (checked against
+// the source's size when the job was accepted) or the whole source, whose
+// size is then bytes_total.
 std::vector<Range> WorkOf(const JobRecord& record) {
   std::vector<Range> changed;
   for (const v1::Extent& extent : record.request.changed_extents()) {
     changed.push_back({extent.offset(), extent.length()});
   }
-  absl::StatusOr<std::vector<Range>> work =
-      NormalizeWork(changed, record.job.progress().bytes_total());
+  uint64_t limit =
+      changed.empty() ? record.job.progress().bytes_total() : ~uint64_t{0};
+  absl::StatusOr<std::vector<Range>> work = NormalizeWork(changed, limit);
   return work.ok() ? *work : std::vector<Range>{};
 }
 
