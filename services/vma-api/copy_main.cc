@@ -19,6 +19,8 @@ ABSL_FLAG(std::string, target, "", "NBD URI of the target disk.");
 ABSL_FLAG(int, connections, 4, "NBD connections to each of source, target.");
 ABSL_FLAG(int, requests, 16, "Requests in flight per connection.");
 ABSL_FLAG(uint64_t, request_size, 2 << 20, "Bytes per data request.");
+ABSL_FLAG(bool, target_reads_as_zero, false,
+          "The target is fresh: count zero runs instead of writing them.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
   options.connections = absl::GetFlag(FLAGS_connections);
   options.tuning.requests_in_flight = absl::GetFlag(FLAGS_requests);
   options.tuning.request_size = absl::GetFlag(FLAGS_request_size);
+  options.tuning.target_reads_as_zero =
+      absl::GetFlag(FLAGS_target_reads_as_zero);
   options.checkpoint_interval = absl::Hours(1);
 
   absl::Time start = absl::Now();

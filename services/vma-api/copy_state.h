@@ -44,6 +44,8 @@ class CopyState {
 
   // Counts bytes the target acknowledged (flushed or not).
   void AddWritten(Request::Kind kind, uint64_t bytes);
+  // Counts zero bytes not written because the target reads as zero.
+  void AddSkippedZeroes(uint64_t bytes) { zeroed_ += bytes; }
   uint64_t copied() const { return copied_.load(); }
   uint64_t zeroed() const { return zeroed_.load(); }
   const CopyMetrics& metrics() const { return metrics_; }

@@ -198,9 +198,19 @@ void CopyWorker::QueueSegment(size_t segment,
       target_can_zero_ ? tuning_.zero_request_max : tuning_.request_size;
   std::vector<Request> requests =
       SplitIntoRequests(extents, tuning_.request_size, zero_max);
-  segments_[segment].outstanding = requests.size();
+  SegmentProgress& progress = segments_[segment];
   for (const Request& request : requests) {
+    if (request.kind == Request::Kind::kZero && tuning_.target_reads_as_zero) {
+      progress.zeroed += request.length;
+      state_->AddSkippedZeroes(request.length);
+      continue;
+    }
+    ++progress.outstanding;
     queue_.push_back({request, segment});
+  }
+  if (progress.outstanding == 0) {
+    state_->SegmentDone(segment, progress.copied, progress.zeroed);
+    segments_.erase(segment);
   }
 }
 

@@ -39,6 +39,9 @@ struct CopyTuning {
   uint64_t segment_size = 64 << 20;
   // Reads of one request tried this often before the copy fails.
   int source_read_attempts = 4;
+  // The target is known to read as zero (a fresh volume): zero runs are
+  // counted, not written.
+  bool target_reads_as_zero = false;
 };
 
 class CopyWorker {

@@ -48,7 +48,7 @@ int OnReadDone(void* data, int* error) {
 
 absl::StatusOr<DiskDigest> DigestDisk(const std::string& uri,
                                       absl::string_view role,
-                                      uint64_t chunk_size,
+                                      uint64_t chunk_size, uint64_t limit,
                                       const std::atomic<bool>* cancel) {
   absl::StatusOr<NbdHandle> handle = ConnectNbd(uri, role, false);
   if (!handle.ok()) return handle.status();
@@ -58,6 +58,7 @@ absl::StatusOr<DiskDigest> DigestDisk(const std::string& uri,
 
   DiskDigest digest;
   digest.size = size;
+  if (limit != 0 && limit < digest.size) digest.size = limit;
   digest.chunk_size = chunk_size;
   DigestContext whole;
   std::deque<std::unique_ptr<PendingRead>> reads;

@@ -26,12 +26,13 @@ struct DiskDigest {
   std::vector<std::array<unsigned char, 32>> chunks;
 };
 
-// Reads the disk at `uri` with a few requests in flight and digests it.
-// `role` ("source", "target") starts error messages. CANCELLED when
-// `cancel` is set.
+// Reads the disk at `uri` with a few requests in flight and digests its
+// first `limit` bytes (all of it when 0 or past its end: a target may be
+// larger than its source). `role` ("source", "target") starts error
+// messages. CANCELLED when `cancel` is set.
 absl::StatusOr<DiskDigest> DigestDisk(const std::string& uri,
                                       absl::string_view role,
-                                      uint64_t chunk_size,
+                                      uint64_t chunk_size, uint64_t limit,
                                       const std::atomic<bool>* cancel);
 
 // The first chunk that differs between two digests of the same chunk size

@@ -77,6 +77,7 @@ nbd_server_start() {
       echo "  exportname = $2"
       echo "  flush = true"
       echo "  fua = true"
+      echo "  trim = true"
       echo "  multifile = false"
       shift 2
     done
