@@ -251,6 +251,8 @@ void AddJobCommands(CLI::App& app, Globals& g, Arguments& a, int& code,
 
 void AddMigrateCommand(CLI::App& app, Globals& g, Arguments& a, int& code,
                        clients::Canceller& interrupt) {
+  // The callback runs after this function has returned: it must name
+  // nothing local, only what Main() owns.
   MigrateOptions* options = &a.migrate;
   CLI::App* migrate = app.add_subcommand(
       "migrate",
@@ -283,7 +285,7 @@ void AddMigrateCommand(CLI::App& app, Globals& g, Arguments& a, int& code,
     clients::VmaClient vma(g.vma_address, g.call_options());
     FILE* out = g.json() ? stderr : stdout;
     Migration migration(&exports, &vma, out, isatty(fileno(out)) == 1);
-    code = migration.Run(*options, &interrupt);
+    code = migration.Run(a.migrate, &interrupt);
     if (g.json()) std::cout << ToJson(migration.job());
   });
 }
