@@ -35,7 +35,7 @@ tl_init() {
 # "services/tunnel/tunnel-manager".
 tl_bin() {
   local _tl_path="${TEST_SRCDIR:-$PWD}/${TEST_WORKSPACE:-migratekit}/$1"
-  [[ -e "$_tl_path" ]] || path="$PWD/$1"
+  [[ -e "$_tl_path" ]] || _tl_path="$PWD/$1"
   echo "$_tl_path"
 }
 
