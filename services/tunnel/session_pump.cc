@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -426,6 +428,10 @@ void SessionPump::StartLocalConnect(int forward, LIBSSH2_CHANNEL* ssh_channel) {
   if (rc == 0) {
     channel->fd =
         socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (channel->fd >= 0) {
+      int on = 1;
+      setsockopt(channel->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    }
     if (channel->fd >= 0 &&
         connect(channel->fd, found->ai_addr, found->ai_addrlen) != 0 &&
         errno != EINPROGRESS) {
@@ -564,6 +570,14 @@ bool SessionPump::Step(absl::Time now) {
     moved |= ChannelSends(channels_[(rotation_ + i) % count].get(), &blocked);
   }
   rotation_++;
+
+  // Hand what just came off the session to the local sockets now rather
+  // than one poll() later: a request/response round trip saves a wake-up.
+  for (auto& channel : channels_) {
+    if (!channel->to_local.empty() && !channel->local_blocked) {
+      moved |= LocalIo(channel.get());
+    }
+  }
 
   if (!blocked && !dead() && now >= next_keepalive_) {
     Do(Op::kKeepalive, nullptr);
