@@ -57,7 +57,14 @@ connects() { tunnel_metric "$1" migratekit_tunnel_connects_total; }
 
 t6a_idle_behind_a_forgetful_path() {
   tl_expect_eq "connections=1 ok=1" "$(bytes "$nat_local" $MiB)" "before"
+  local cpu_before cpu_after
+  cpu_before=$(proc_cpu_seconds "$(tl_pid nat)")
   sleep 15
+  cpu_after=$(proc_cpu_seconds "$(tl_pid nat)")
+  # Idle means asleep in poll(): a session with no reverse forward still
+  # reads what the server sends (keepalive replies), or poll would spin.
+  python3 -c "import sys; sys.exit(0 if $cpu_after - $cpu_before < 1.5 else 1)" ||
+    tl_fail "idle tunnel-manager used $cpu_before -> $cpu_after s CPU in 15 s"
   tl_expect_eq 1 "$(connects nat)" "sessions established"
   tl_expect_eq TUNNEL_STATE_UP "$(tunnel_state nat)" "state after 15 s idle"
   tl_expect_eq "connections=1 ok=1" "$(bytes "$nat_local" $MiB)" "after"
