@@ -36,7 +36,16 @@ for name in tunnel-manager vma-api export-manager; do
   read -r binary service <<<"${services[$name]}"
   port=$(free_port)
   step "starting $name on 127.0.0.1:$port"
-  "bazel-bin/$binary" --grpc_listen="127.0.0.1:$port" \
+  extra=()
+  if [[ $name == tunnel-manager ]]; then
+    # No OMA in this demo yet: aim at a port nobody listens on (the tunnel
+    # retries with backoff) with a key of its own.
+    ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
+    extra=(--oma_host=127.0.0.1 --oma_port="$(free_port)"
+      --identity="$work/id_ed25519" --host_key_fingerprint=SHA256:none
+      --local_forwards= --remote_forwards=127.0.0.1:9081:127.0.0.1:8081)
+  fi
+  "bazel-bin/$binary" "${extra[@]}" --grpc_listen="127.0.0.1:$port" \
     --metrics_listen="127.0.0.1:$(free_port)" 2>"$work/$name.log" &
   pids+=($!)
   for _ in $(seq 50); do
