@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,34 +41,6 @@ bool SessionFatal(int rc) {
 }
 
 }  // namespace
-
-struct SessionPump::Channel {
-  Channel(int id, int forward, int fd, size_t buffer_bytes)
-      : id(id),
-        forward(forward),
-        fd(fd),
-        to_remote(buffer_bytes),
-        to_local(buffer_bytes) {}
-
-  enum class State { kOpening, kConnecting, kOpen, kClosing, kGone };
-
-  const int id;
-  const int forward;
-  int fd;
-  uint16_t peer_port = 0;
-  LIBSSH2_CHANNEL* ssh = nullptr;
-  State state = State::kOpening;
-  ByteRing to_remote;    // read from the local socket, to send on the channel
-  ByteRing to_local;     // read from the channel, to write to the local socket
-  size_t write_len = 0;  // length of the write in flight
-  bool local_eof = false;
-  bool eof_sent = false;
-  bool remote_eof = false;
-  bool local_shut = false;
-  bool local_blocked = false;  // the last send to the local socket was full
-  short revents = 0;
-  int poll_index = -1;
-};
 
 SessionPump::SessionPump(int id, std::unique_ptr<SshSession> ssh,
                          const std::vector<ForwardSpec>* specs,
@@ -163,70 +137,28 @@ void SessionPump::CountBytes(Channel* channel, size_t to_remote,
 
 // Everything on the local socket side; never touches libssh2.
 bool SessionPump::LocalIo(Channel* channel) {
-  bool progress = false;
-  if (channel->state == Channel::State::kConnecting) {
-    if (!(channel->revents & (POLLOUT | POLLERR | POLLHUP))) return false;
-    int error = 0;
-    socklen_t len = sizeof(error);
-    getsockopt(channel->fd, SOL_SOCKET, SO_ERROR, &error, &len);
-    if (error != 0) {
+  const ForwardSpec& spec = (*specs_)[channel->forward];
+  bool pinned = pending_channel_ == channel && pending_op_ == Op::kWrite;
+  size_t written = 0;
+  std::string why;
+  Channel::LocalResult result = channel->LocalIo(pinned, &written, &why);
+  if (written > 0) CountBytes(channel, 0, written);
+  switch (result) {
+    case Channel::LocalResult::kIdle:
+      return false;
+    case Channel::LocalResult::kMoved:
+      return true;
+    case Channel::LocalResult::kConnectFailed:
       spdlog::warn("channel {}.{}: {} connect to {} failed: {}", id_,
-                   channel->id, (*specs_)[channel->forward].Name(),
-                   (*specs_)[channel->forward].connect.ToString(),
-                   strerror(error));
+                   channel->id, spec.Name(), spec.connect.ToString(), why);
       status_->ChannelOpenFailed(channel->forward, "connect_failed");
       Abort(channel, "local connect failed");
       return true;
-    }
-    channel->state = Channel::State::kOpen;
-    progress = true;
-  }
-
-  if (!channel->local_eof && channel->state != Channel::State::kClosing &&
-      channel->state != Channel::State::kConnecting &&
-      (channel->revents & (POLLIN | POLLHUP | POLLERR))) {
-    bool pinned = pending_channel_ == channel && pending_op_ == Op::kWrite;
-    char* back = channel->to_remote.back(pinned);
-    size_t room = channel->to_remote.room();
-    if (room > 0) {
-      ssize_t n = recv(channel->fd, back, room, 0);
-      if (n > 0) {
-        channel->to_remote.Appended(n);
-        progress = true;
-      } else if (n == 0) {
-        channel->local_eof = true;
-        progress = true;
-      } else if (errno != EAGAIN && errno != EINTR) {
-        Abort(channel, "local read failed");
-        return true;
-      }
-    }
-  }
-
-  if (!channel->to_local.empty() && !channel->local_blocked &&
-      channel->state == Channel::State::kOpen) {
-    ssize_t n = send(channel->fd, channel->to_local.front(),
-                     channel->to_local.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      channel->to_local.Consumed(n);
-      CountBytes(channel, 0, n);
-      progress = true;
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      channel->local_blocked = true;
-    } else if (n < 0) {
-      Abort(channel, "local write failed");
+    case Channel::LocalResult::kFailed:
+      Abort(channel, why.c_str());
       return true;
-    }
   }
-
-  if (channel->remote_eof && channel->to_local.empty() &&
-      !channel->local_shut && channel->state == Channel::State::kOpen) {
-    shutdown(channel->fd, SHUT_WR);
-    channel->local_shut = true;
-    progress = true;
-  }
-  channel->revents = 0;
-  return progress;
+  return false;
 }
 
 void SessionPump::Abort(Channel* channel, const char* why) {
@@ -418,22 +350,7 @@ void SessionPump::StartLocalConnect(int forward, LIBSSH2_CHANNEL* ssh_channel) {
   channel->state = Channel::State::kConnecting;
   status_->ChannelOpened(forward);
 
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  std::string port = std::to_string(spec.connect.port);
-  int rc = getaddrinfo(spec.connect.host.c_str(), port.c_str(), &hints, &found);
-  if (rc == 0) {
-    channel->fd =
-        socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (channel->fd >= 0 &&
-        connect(channel->fd, found->ai_addr, found->ai_addrlen) != 0 &&
-        errno != EINPROGRESS) {
-      close(channel->fd);
-      channel->fd = -1;
-    }
-    freeaddrinfo(found);
-  }
+  channel->fd = ConnectNonBlocking(spec.connect);
   if (channel->fd < 0) {
     spdlog::warn("channel {}.{}: {} connect to {} failed", id_, channel->id,
                  spec.Name(), spec.connect.ToString());
@@ -564,6 +481,14 @@ bool SessionPump::Step(absl::Time now) {
     moved |= ChannelSends(channels_[(rotation_ + i) % count].get(), &blocked);
   }
   rotation_++;
+
+  // Hand what just came off the session to the local sockets now rather
+  // than one poll() later: a request/response round trip saves a wake-up.
+  for (auto& channel : channels_) {
+    if (!channel->to_local.empty() && !channel->local_blocked) {
+      moved |= LocalIo(channel.get());
+    }
+  }
 
   if (!blocked && !dead() && now >= next_keepalive_) {
     Do(Op::kKeepalive, nullptr);

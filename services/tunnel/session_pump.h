@@ -29,7 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "services/tunnel/byte_ring.h"
+#include "services/tunnel/forward_channel.h"
 #include "services/tunnel/forward_spec.h"
 #include "services/tunnel/ssh_session.h"
 #include "services/tunnel/tunnel_status.h"
@@ -86,7 +86,7 @@ class SessionPump {
   const SshSession& ssh() const { return *ssh_; }
 
  private:
-  struct Channel;
+  using Channel = ForwardChannel;
   enum class Op { kNone, kOpen, kWrite, kRead, kEof, kClose, kKeepalive };
   enum class Outcome { kDone, kWait, kBlocked, kFailed };
 

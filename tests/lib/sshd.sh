@@ -18,8 +18,10 @@
 # 127.0.0.1:<listen port>. An unprivileged sshd can only log in the user
 # that runs it, so the account is the current user: root in CI (allowed by
 # "PermitRootLogin prohibit-password", key only) or whoever runs the tests.
-# The password field must not be locked ("!"): with UsePAM no, sshd refuses
-# even key logins to a locked account; "*" is fine.
+# The account must not be locked: with UsePAM no, sshd refuses even key
+# logins to it ("account is locked"). root with "*" in /etc/shadow works
+# (checked); system accounts such as nobody are refused; an ordinary login
+# account running the tests itself is what an unprivileged run needs.
 #
 # Functions:
 #   sshd_setup DIR [PERMIT_OPEN_PORT] [PERMIT_LISTEN_PORT]

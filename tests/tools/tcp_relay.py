@@ -9,6 +9,9 @@ Relays 127.0.0.1:LISTEN_PORT to 127.0.0.1:TARGET_PORT.
            packets are dropped and the peers give up before it returns),
            and new connections wait.
   SIGUSR2  restore it for new connections (and those that waited).
+  SIGHUP   freeze only the client-to-server direction of every existing
+           connection: the server's bytes still arrive, the client's pile
+           up until its socket is full (a send that never completes).
   --idle_drop S  like a NAT: a connection with no byte either way for S
            seconds is forgotten and never moves a byte again.
 """
@@ -27,14 +30,15 @@ class Flow:
     def __init__(self):
         self.last = time.monotonic()
         self.forgotten = False
+        self.upstream_frozen = False
 
 
-def pump(source, sink, flow):
+def pump(source, sink, flow, upstream):
     try:
         while True:
             data = source.recv(256 * 1024)
             passing.wait()
-            while flow.forgotten:
+            while flow.forgotten or (upstream and flow.upstream_frozen):
                 time.sleep(3600)
             if not data:
                 sink.shutdown(socket.SHUT_WR)
@@ -69,6 +73,12 @@ def main():
 
     signal.signal(signal.SIGUSR1, cut)
     signal.signal(signal.SIGUSR2, lambda *_: passing.set())
+
+    def freeze_upstream(*_):
+        for flow in flows:
+            flow.upstream_frozen = True
+
+    signal.signal(signal.SIGHUP, freeze_upstream)
     if args.idle_drop:
         threading.Thread(target=watch_idle, args=(flows, args.idle_drop),
                          daemon=True).start()
@@ -89,8 +99,9 @@ def main():
             continue
         flow = Flow()
         flows.append(flow)
-        for a, b in ((client, server), (server, client)):
-            threading.Thread(target=pump, args=(a, b, flow),
+        for a, b, upstream in ((client, server, True),
+                               (server, client, False)):
+            threading.Thread(target=pump, args=(a, b, flow, upstream),
                              daemon=True).start()
 
 

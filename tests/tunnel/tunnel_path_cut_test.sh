@@ -12,6 +12,9 @@
 #       reverse port: the refusal shows in status, health and metrics, the
 #       forward is retried on a new session while a transfer on the old one
 #       goes on, and comes back once sshd lets the old child go.
+#   stall: the path swallows what the VMA sends while the server's bytes
+#       still arrive (so the peer does not look silent): the send that never
+#       completes is found by the stall timer and the session rebuilt.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/testlib.sh"
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/sshd.sh"
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/tunnel/tunnel_env.sh"
@@ -57,7 +60,14 @@ connects() { tunnel_metric "$1" migratekit_tunnel_connects_total; }
 
 t6a_idle_behind_a_forgetful_path() {
   tl_expect_eq "connections=1 ok=1" "$(bytes "$nat_local" $MiB)" "before"
+  local cpu_before cpu_after
+  cpu_before=$(proc_cpu_seconds "$(tl_pid nat)")
   sleep 15
+  cpu_after=$(proc_cpu_seconds "$(tl_pid nat)")
+  # Idle means asleep in poll(): a session with no reverse forward still
+  # reads what the server sends (keepalive replies), or poll would spin.
+  python3 -c "import sys; sys.exit(0 if $cpu_after - $cpu_before < 1.5 else 1)" ||
+    tl_fail "idle tunnel-manager used $cpu_before -> $cpu_after s CPU in 15 s"
   tl_expect_eq 1 "$(connects nat)" "sessions established"
   tl_expect_eq TUNNEL_STATE_UP "$(tunnel_state nat)" "state after 15 s idle"
   tl_expect_eq "connections=1 ok=1" "$(bytes "$nat_local" $MiB)" "after"
@@ -121,6 +131,35 @@ t4_old_session_still_holds_the_reverse_port() {
   tl_expect_eq SERVING "$(tunnel_health tm)" "health"
 }
 
+_stalled() { [[ $(tunnel_status stall) == *"session stalled"* ]]; }
+
+a_send_that_never_completes_is_a_dead_session() {
+  local stall_relay stall_local transfer before
+  stall_relay=$(tl_free_port)
+  stall_local=$(tl_free_port)
+  tl_start stall_relay python3 "$TCP_RELAY" "$stall_relay" "$SSHD_PORT"
+  tl_wait_port 127.0.0.1 "$stall_relay"
+  tunnel_start stall --oma_port="$stall_relay" \
+    --host_key_fingerprint="$SSHD_FINGERPRINT" --stall_timeout_seconds=2 \
+    --backoff_initial_seconds=0.5 --backoff_max_seconds=2 \
+    --local_forwards="127.0.0.1:$stall_local:127.0.0.1:$oma_echo" \
+    --remote_forwards=
+  tunnel_wait_up stall 30 || tl_fail "not up: $(tunnel_status stall)"
+  before=$(connects stall)
+
+  kill -HUP "$(tl_pid stall_relay)"
+  bytes "$stall_local" $((256 * MiB)) >/dev/null 2>&1 &
+  transfer=$!
+  tl_wait_until 60 _stalled || tl_fail "no stall seen: $(tunnel_status stall)"
+  kill "$transfer" 2>/dev/null
+  wait "$transfer" 2>/dev/null
+  back() { [[ $(connects stall) != "$before" ]] && _tunnel_is_up stall; }
+  tl_wait_until 60 back || tl_fail "no new session: $(tunnel_status stall)"
+  tl_expect_eq "connections=1 ok=1" "$(bytes "$stall_local" $MiB)" \
+    "the forward on the new session"
+  tl_stop stall
+}
+
 exit_on_forward_failure() {
   local out rc
   out=$(timeout 60 "$TM_BIN" --oma_host=127.0.0.1 --oma_port="$SSHD_PORT" \
@@ -140,6 +179,8 @@ tl_case "T6b: dropped packets: declared dead within keepalive x count, back afte
   t6b_silence_is_declared_dead_and_the_tunnel_returns
 tl_case "T4: the refused reverse forward shows, is retried, comes back" \
   t4_old_session_still_holds_the_reverse_port
+tl_case "a send that never completes: the stall timer rebuilds the session" \
+  a_send_that_never_completes_is_a_dead_session
 tl_case "--exit_on_forward_failure exits 1 when a forward is refused" \
   exit_on_forward_failure
 tl_finish
