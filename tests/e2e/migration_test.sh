@@ -122,12 +122,22 @@ prometheus_scrapes_every_service() {
 }
 
 # One migration in the background; its output and exit code land in
-# $TL_TMP/NAME.out and NAME.rc.
+# $TL_TMP/NAME.out and NAME.rc, its pid is added to MIGRATIONS.
+MIGRATIONS=()
 migrate_in_background() {
   local name=$1
   shift
   (migctl_oma --timeout 120 migrate "$@" >"$TL_TMP/$name.out" 2>&1
     echo $? >"$TL_TMP/$name.rc") &
+  MIGRATIONS+=($!)
+}
+
+# Waits for the background migrations (not for the servers, which are
+# background processes of this shell too).
+wait_for_migrations() {
+  local pid
+  for pid in "${MIGRATIONS[@]}"; do wait "$pid"; done
+  MIGRATIONS=()
 }
 
 two_migrations_and_a_third_export_at_once() {
@@ -158,7 +168,7 @@ two_migrations_and_a_third_export_at_once() {
   on_oma nbdinfo --size "nbd://$PLANE_NBD/migration-vol-e2e-third" \
     >/dev/null 2>&1 || tl_fail "the third export does not serve"
 
-  wait
+  wait_for_migrations
   tl_expect_eq 0 "$(cat "$TL_TMP/big.rc")" "big migration: $(tail -3 "$TL_TMP/big.out")"
   tl_expect_eq 0 "$(cat "$TL_TMP/small.rc")" "small migration: $(tail -3 "$TL_TMP/small.out")"
   tl_expect_contains "$(cat "$TL_TMP/big.out")" "verified" "big migration"
@@ -203,7 +213,7 @@ path_dropped_for_20s_mid_copy() {
   tl_expect_eq 1 "$(metric_value vma "$PLANE_TUNNEL_METRICS" migratekit_tunnel_up)" \
     "migratekit_tunnel_up after the cut"
 
-  wait
+  wait_for_migrations
   tl_expect_eq 0 "$(cat "$TL_TMP/cut.rc")" "migration across the cut: $(
     tail -5 "$TL_TMP/cut.out")"
   tl_expect_contains "$(cat "$TL_TMP/cut.out")" "verified" "migration output"
