@@ -29,6 +29,8 @@ tl_init() {
   TL_SUITE=$(basename "$0" .sh)
   export TL_TMP
   trap tl_cleanup EXIT
+  # Bazel ends a test that runs out of time with SIGTERM: clean up then too.
+  trap 'exit 143' TERM INT
 }
 
 # The absolute path of a file in the test's runfiles, for example
