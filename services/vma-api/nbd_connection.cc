@@ -59,7 +59,13 @@ absl::StatusOr<NbdHandle> ConnectNbd(const std::string& uri,
     return NbdError(absl::StrCat(role, ": base:allocation"));
   }
   if (nbd_connect_uri(handle.get(), uri.c_str()) == -1) {
-    return NbdError(absl::StrCat(role, " ", uri));
+    absl::Status status = NbdError(absl::StrCat(role, " ", uri));
+    // A handshake the server cut short ("server disconnected unexpectedly",
+    // no errno) is a peer that went away, not lost data: worth a retry.
+    if (status.code() == absl::StatusCode::kDataLoss) {
+      return absl::UnavailableError(status.message());
+    }
+    return status;
   }
   return handle;
 }
