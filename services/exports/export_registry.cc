@@ -83,8 +83,12 @@ absl::StatusOr<v1::Export> ExportRegistry::Create(
   absl::StatusOr<v1::Export> result =
       CreateHoldingName(request, *device, &existed);
   if (result.ok()) {
-    metrics_->CountCreate(existed ? "existing" : "created",
-                          absl::ToDoubleSeconds(absl::Now() - start));
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    metrics_->CountCreate(existed ? "existing" : "created", seconds);
+    spdlog::info("export[{}]: {} device={} size={} read_only={} seconds={:.3f}",
+                 result->name(), existed ? "exists" : "created",
+                 Quoted(result->device_path()), result->size_bytes(),
+                 result->read_only(), seconds);
   }
   metrics_->SetReloads(backend_->reloads(), backend_->restarts());
   UpdateGauges();
@@ -108,7 +112,11 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
             entry.read_only ? " (read-only)" : "", "; delete it first"));
       }
       *existed = true;
-      return LiveView(name, entry);
+      Entry copy = entry;
+      mu_.Unlock();
+      v1::Export view = LiveView(name, copy);
+      mu_.Lock();
+      return view;
     }
     for (const auto& [other_name, other] : entries_) {
       if (other.device.SameAs(device)) {
@@ -149,31 +157,39 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
     return status;
   }
 
-  absl::MutexLock lock(&mu_);
-  Entry& entry = entries_[name];
-  entry.creating = false;
-  spdlog::info("export[{}]: created device={} size={} read_only={}", name,
-               Quoted(device.path), device.size_bytes, request.read_only());
-  v1::Export view = LiveView(name, entry);
-  return view;
+  Entry entry;
+  {
+    absl::MutexLock lock(&mu_);
+    entries_[name].creating = false;
+    entry = entries_[name];
+  }
+  return LiveView(name, entry);
 }
 
 absl::StatusOr<v1::Export> ExportRegistry::Get(const std::string& volume_id) {
   absl::Status valid = ValidateVolumeId(volume_id);
   if (!valid.ok()) return valid;
   const std::string name = ExportName(volume_id);
-  absl::MutexLock lock(&mu_);
-  auto found = entries_.find(name);
-  if (found == entries_.end()) {
-    return absl::NotFoundError(absl::StrCat("no export ", name));
+  Entry entry;
+  {
+    absl::MutexLock lock(&mu_);
+    auto found = entries_.find(name);
+    if (found == entries_.end()) {
+      return absl::NotFoundError(absl::StrCat("no export ", name));
+    }
+    entry = found->second;
   }
-  return LiveView(name, found->second);
+  return LiveView(name, entry);
 }
 
 std::vector<v1::Export> ExportRegistry::List() {
-  absl::MutexLock lock(&mu_);
+  std::map<std::string, Entry> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    entries = entries_;
+  }
   std::vector<v1::Export> exports;
-  for (const auto& [name, entry] : entries_) {
+  for (const auto& [name, entry] : entries) {
     exports.push_back(LiveView(name, entry));
   }
   return exports;
@@ -220,8 +236,7 @@ void ExportRegistry::OnServerChange(bool up) {
   UpdateGauges(up);
 }
 
-// Probes the server while holding the registry lock: a probe is one local
-// connection, and Get/List must report what a client would see now.
+// Get and List report what a client would see now: one probe each.
 v1::Export ExportRegistry::LiveView(const std::string& name,
                                     const Entry& entry) {
   v1::Export view;

@@ -258,7 +258,11 @@ manager_killed_during_creates() {
     done
   fi
   em_restart
-  tl_expect_eq "$pid" "$(em_server_pid)" "the running server was adopted"
+  # nbd-server outlives the manager and is adopted; nbdkit 1.32 exits with
+  # it (KNOWN_LIMITATIONS.md) and a new one serves the same links.
+  if [[ $backend == nbd-server ]]; then
+    tl_expect_eq "$pid" "$(em_server_pid)" "the running server was adopted"
+  fi
   for i in "${done_ids[@]}"; do
     tl_expect_eq "K$i" "$(read_head "migration-vol-k$i" ${#i}+1)" "export k$i"
   done
