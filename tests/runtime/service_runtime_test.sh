@@ -8,13 +8,18 @@ source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/testlib.sh"
 tl_init
 
 binary=$(tl_bin "$1")
+extra=()
 service=$2
 name=$(basename "$binary")
 grpc_port=$(tl_free_port)
 metrics_port=$(tl_free_port)
 grpc=127.0.0.1:$grpc_port
 
-tl_start "$name" "$binary" --grpc_listen="$grpc" \
+# export-manager runs an NBD server: keep it and its files off the defaults.
+if [[ $name == export-manager ]]; then
+  extra=(--state_dir="$TL_TMP/exports" --nbd_listen="127.0.0.1:$(tl_free_port)")
+fi
+tl_start "$name" "$binary" "${extra[@]}" --grpc_listen="$grpc" \
   --metrics_listen="127.0.0.1:$metrics_port"
 tl_wait_port 127.0.0.1 "$grpc_port" || tl_log "$name did not start"
 
@@ -90,14 +95,14 @@ promtool_finds_nothing_to_say() {
 
 a_taken_port_is_one_line_and_nonzero() {
   local out rc
-  out=$(timeout 10 "$binary" --grpc_listen="$grpc" \
+  out=$(timeout 10 "$binary" "${extra[@]}" --grpc_listen="$grpc" \
     --metrics_listen="127.0.0.1:$(tl_free_port)" 2>&1)
   rc=$?
   [[ $rc != 0 && $rc != 124 ]] || tl_fail "exit code $rc, want non-zero"
   tl_expect_eq 1 "$(grep -c . <<<"$out")" "lines printed"
   tl_expect_contains "$out" "in use" "message"
   tl_expect_contains "$out" "$grpc" "message"
-  out=$(timeout 10 "$binary" --grpc_listen="127.0.0.1:$(tl_free_port)" \
+  out=$(timeout 10 "$binary" "${extra[@]}" --grpc_listen="127.0.0.1:$(tl_free_port)" \
     --metrics_listen="127.0.0.1:$metrics_port" 2>&1)
   rc=$?
   [[ $rc != 0 && $rc != 124 ]] || tl_fail "exit code $rc, want non-zero"
@@ -107,7 +112,7 @@ a_taken_port_is_one_line_and_nonzero() {
 
 help_lists_flags_with_defaults() {
   local out
-  out=$("$binary" --help 2>&1)
+  out=$("$binary" "${extra[@]}" --help 2>&1)
   tl_expect_contains "$out" "--grpc_listen" "--help"
   tl_expect_contains "$out" "--metrics_listen" "--help"
   tl_expect_contains "$out" "--config" "--help"
@@ -121,13 +126,13 @@ config_file_is_read_and_flags_win() {
   config=$TL_TMP/$name.textproto
   printf 'grpc_listen: "127.0.0.1:%s"\nmetrics_listen: "127.0.0.1:%s"\n' \
     "$port" "$(tl_free_port)" >"$config"
-  tl_start config-run "$binary" --config="$config" \
+  tl_start config-run "$binary" "${extra[@]}" --config="$config" \
     --metrics_listen="127.0.0.1:$other"
   tl_wait_port 127.0.0.1 "$port" || tl_fail "not listening on the config's port"
   tl_wait_port 127.0.0.1 "$other" || tl_fail "the command line's metrics port lost"
   tl_stop config-run
   printf 'grpc_listen: 8082\n' >"$config"
-  out=$("$binary" --config="$config" 2>&1)
+  out=$("$binary" "${extra[@]}" --config="$config" 2>&1)
   rc=$?
   [[ $rc != 0 ]] || tl_fail "a bad config file was accepted"
   tl_expect_contains "$out" "line 1" "config error"
