@@ -114,7 +114,15 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
       *existed = true;
       Entry copy = entry;
       mu_.Unlock();
-      v1::Export view = LiveView(name, copy);
+      v1::Export view = StaticView(name, copy);
+      absl::Status served = WaitUntilServed(
+          backend_->listen(), name, copy.device.size_bytes, kProbeTimeout);
+      if (served.ok()) {
+        view.set_state(v1::EXPORT_STATE_SERVED);
+        view.set_size_bytes(copy.device.size_bytes);
+      } else {
+        view = LiveView(name, copy);
+      }
       mu_.Lock();
       return view;
     }
@@ -163,7 +171,12 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
     entries_[name].creating = false;
     entry = entries_[name];
   }
-  return LiveView(name, entry);
+  // What the check just saw; a second probe could fall into the moment a
+  // later create replaces nbd-server's main process.
+  v1::Export view = StaticView(name, entry);
+  view.set_state(v1::EXPORT_STATE_SERVED);
+  view.set_size_bytes(device.size_bytes);
+  return view;
 }
 
 absl::StatusOr<v1::Export> ExportRegistry::Get(const std::string& volume_id) {
@@ -236,9 +249,8 @@ void ExportRegistry::OnServerChange(bool up) {
   UpdateGauges(up);
 }
 
-// Get and List report what a client would see now: one probe each.
-v1::Export ExportRegistry::LiveView(const std::string& name,
-                                    const Entry& entry) {
+v1::Export ExportRegistry::StaticView(const std::string& name,
+                                      const Entry& entry) const {
   v1::Export view;
   view.set_name(name);
   view.set_volume_id(entry.volume_id);
@@ -248,6 +260,13 @@ v1::Export ExportRegistry::LiveView(const std::string& name,
       absl::ToUnixSeconds(entry.create_time));
   view.set_uri(
       absl::StrCat("nbd://", backend_->listen().ToString(), "/", name));
+  return view;
+}
+
+// Get and List report what a client would see now: one probe each.
+v1::Export ExportRegistry::LiveView(const std::string& name,
+                                    const Entry& entry) {
+  v1::Export view = StaticView(name, entry);
   if (entry.creating) {
     view.set_state(v1::EXPORT_STATE_CREATING);
     return view;
@@ -259,6 +278,11 @@ v1::Export ExportRegistry::LiveView(const std::string& name,
     return view;
   }
   absl::StatusOr<uint64_t> size = ProbeExport(backend_->listen(), name);
+  if (!size.ok()) {
+    // Once more: the first may have met a replacement of the main process.
+    absl::SleepFor(absl::Milliseconds(200));
+    size = ProbeExport(backend_->listen(), name);
+  }
   if (!size.ok()) {
     view.set_state(v1::EXPORT_STATE_NOT_SERVED);
     view.set_state_detail(entry.problem.empty()
