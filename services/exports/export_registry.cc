@@ -83,8 +83,12 @@ absl::StatusOr<v1::Export> ExportRegistry::Create(
   absl::StatusOr<v1::Export> result =
       CreateHoldingName(request, *device, &existed);
   if (result.ok()) {
-    metrics_->CountCreate(existed ? "existing" : "created",
-                          absl::ToDoubleSeconds(absl::Now() - start));
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    metrics_->CountCreate(existed ? "existing" : "created", seconds);
+    spdlog::info("export[{}]: {} device={} size={} read_only={} seconds={:.3f}",
+                 result->name(), existed ? "exists" : "created",
+                 Quoted(result->device_path()), result->size_bytes(),
+                 result->read_only(), seconds);
   }
   metrics_->SetReloads(backend_->reloads(), backend_->restarts());
   UpdateGauges();
@@ -108,7 +112,19 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
             entry.read_only ? " (read-only)" : "", "; delete it first"));
       }
       *existed = true;
-      return LiveView(name, entry);
+      Entry copy = entry;
+      mu_.Unlock();
+      v1::Export view = StaticView(name, copy);
+      absl::Status served = WaitUntilServed(
+          backend_->listen(), name, copy.device.size_bytes, kProbeTimeout);
+      if (served.ok()) {
+        view.set_state(v1::EXPORT_STATE_SERVED);
+        view.set_size_bytes(copy.device.size_bytes);
+      } else {
+        view = LiveView(name, copy);
+      }
+      mu_.Lock();
+      return view;
     }
     for (const auto& [other_name, other] : entries_) {
       if (other.device.SameAs(device)) {
@@ -149,12 +165,17 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
     return status;
   }
 
-  absl::MutexLock lock(&mu_);
-  Entry& entry = entries_[name];
-  entry.creating = false;
-  spdlog::info("export[{}]: created device={} size={} read_only={}", name,
-               Quoted(device.path), device.size_bytes, request.read_only());
-  v1::Export view = LiveView(name, entry);
+  Entry entry;
+  {
+    absl::MutexLock lock(&mu_);
+    entries_[name].creating = false;
+    entry = entries_[name];
+  }
+  // What the check just saw; a second probe could fall into the moment a
+  // later create replaces nbd-server's main process.
+  v1::Export view = StaticView(name, entry);
+  view.set_state(v1::EXPORT_STATE_SERVED);
+  view.set_size_bytes(device.size_bytes);
   return view;
 }
 
@@ -162,18 +183,26 @@ absl::StatusOr<v1::Export> ExportRegistry::Get(const std::string& volume_id) {
   absl::Status valid = ValidateVolumeId(volume_id);
   if (!valid.ok()) return valid;
   const std::string name = ExportName(volume_id);
-  absl::MutexLock lock(&mu_);
-  auto found = entries_.find(name);
-  if (found == entries_.end()) {
-    return absl::NotFoundError(absl::StrCat("no export ", name));
+  Entry entry;
+  {
+    absl::MutexLock lock(&mu_);
+    auto found = entries_.find(name);
+    if (found == entries_.end()) {
+      return absl::NotFoundError(absl::StrCat("no export ", name));
+    }
+    entry = found->second;
   }
-  return LiveView(name, found->second);
+  return LiveView(name, entry);
 }
 
 std::vector<v1::Export> ExportRegistry::List() {
-  absl::MutexLock lock(&mu_);
+  std::map<std::string, Entry> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    entries = entries_;
+  }
   std::vector<v1::Export> exports;
-  for (const auto& [name, entry] : entries_) {
+  for (const auto& [name, entry] : entries) {
     exports.push_back(LiveView(name, entry));
   }
   return exports;
@@ -220,10 +249,8 @@ void ExportRegistry::OnServerChange(bool up) {
   UpdateGauges(up);
 }
 
-// Probes the server while holding the registry lock: a probe is one local
-// connection, and Get/List must report what a client would see now.
-v1::Export ExportRegistry::LiveView(const std::string& name,
-                                    const Entry& entry) {
+v1::Export ExportRegistry::StaticView(const std::string& name,
+                                      const Entry& entry) const {
   v1::Export view;
   view.set_name(name);
   view.set_volume_id(entry.volume_id);
@@ -233,6 +260,13 @@ v1::Export ExportRegistry::LiveView(const std::string& name,
       absl::ToUnixSeconds(entry.create_time));
   view.set_uri(
       absl::StrCat("nbd://", backend_->listen().ToString(), "/", name));
+  return view;
+}
+
+// Get and List report what a client would see now: one probe each.
+v1::Export ExportRegistry::LiveView(const std::string& name,
+                                    const Entry& entry) {
+  v1::Export view = StaticView(name, entry);
   if (entry.creating) {
     view.set_state(v1::EXPORT_STATE_CREATING);
     return view;
@@ -244,6 +278,11 @@ v1::Export ExportRegistry::LiveView(const std::string& name,
     return view;
   }
   absl::StatusOr<uint64_t> size = ProbeExport(backend_->listen(), name);
+  if (!size.ok()) {
+    // Once more: the first may have met a replacement of the main process.
+    absl::SleepFor(absl::Milliseconds(200));
+    size = ProbeExport(backend_->listen(), name);
+  }
   if (!size.ok()) {
     view.set_state(v1::EXPORT_STATE_NOT_SERVED);
     view.set_state_detail(entry.problem.empty()

@@ -70,8 +70,10 @@ class ExportRegistry {
   absl::StatusOr<v1::Export> CreateHoldingName(
       const v1::CreateExportRequest& request, const Device& device,
       bool* existed);
-  v1::Export LiveView(const std::string& name, const Entry& entry)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stored fields, no state.
+  v1::Export StaticView(const std::string& name, const Entry& entry) const;
+  // Talks to the server: call without mu_.
+  v1::Export LiveView(const std::string& name, const Entry& entry);
   void UpdateGauges();
   void UpdateGauges(bool up);
 

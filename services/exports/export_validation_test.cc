@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace migratekit::exports {
 namespace {
@@ -18,9 +19,9 @@ TEST(ValidateVolumeId, AcceptsTheAllowedSet) {
 }
 
 TEST(ValidateVolumeId, RefusesEverythingElseNamingTheProblem) {
-  for (const std::string id :
-       {"a/b", "..", "a\nb", "a[b", "a]b", "a=b", "a#b", "a b", "vol-\xc3\xa9",
-        "-a", "_a", "a.b", std::string("a\0b", 3)}) {
+  for (const std::string& id : std::vector<std::string>{
+           "a/b", "..", "a\nb", "a[b", "a]b", "a=b", "a#b", "a b",
+           "vol-\xc3\xa9", "-a", "_a", "a.b", std::string("a\0b", 3)}) {
     absl::Status status = ValidateVolumeId(id);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << id;
     EXPECT_NE(status.message().find("has character"), absl::string_view::npos)

@@ -90,6 +90,12 @@ std::unique_ptr<ExportBackend> MakeBackend(
         absl::GetFlag(FLAGS_nbd_pidfile), std::move(on_change)});
   }
   if (backend != "nbd-server") return nullptr;
+  const std::string reload = absl::GetFlag(FLAGS_nbd_reload);
+  if (reload != "restart" && reload != "sighup") {
+    spdlog::error("exports: --nbd_reload={} is neither restart nor sighup",
+                  Quoted(reload));
+    return nullptr;
+  }
 
   std::string relay = absl::GetFlag(FLAGS_nbd_log_relay);
   relay = relay == "none" ? "" : OrDefault(relay, DefaultRelayLibrary());
@@ -137,7 +143,7 @@ int Main() {
     }
   });
   if (backend == nullptr) {
-    spdlog::error("exports: --backend={} is neither nbd-server nor nbdkit",
+    spdlog::error("exports: cannot run --backend={}",
                   Quoted(absl::GetFlag(FLAGS_backend)));
     return 2;
   }
@@ -150,17 +156,29 @@ int Main() {
   ExportServiceImpl service(&registry);
   runtime.AddService(&service, kService);
 
+  // The API's ports first: a taken port is one line and exit 1, before any
+  // NBD server is started.
+  absl::Status listening = runtime.Start();
+  if (!listening.ok()) {
+    spdlog::error("export-manager: {}", listening.message());
+    return 1;
+  }
+
+  // A server that cannot start now (its port taken, say) is retried by
+  // the supervisor while the API answers with health NOT_SERVING; a state
+  // directory that cannot be used is fatal.
   absl::Status started = backend->Start();
-  if (!started.ok()) {
+  if (!started.ok() && started.code() != absl::StatusCode::kUnavailable) {
     spdlog::error("exports: cannot start: {}", started);
     backend->Stop();
     return 1;
   }
+  if (!started.ok()) spdlog::error("exports: {}; retrying", started.message());
   registry.LoadRecovered();
   metrics.SetServerUp(backend->up());
   runtime.SetServing(kService, backend->up());
   runtime.OnShutdown([&] { backend->Stop(); });
-  int code = runtime.Run();
+  int code = runtime.Wait();
   backend->Stop();
   return code;
 }

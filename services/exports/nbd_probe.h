@@ -12,10 +12,15 @@
 
 namespace migratekit::exports {
 
+// How long one probe may take on a loaded machine.
+inline constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
+
 // Connects to `export_name` on `server` and returns its size in bytes.
-// UNAVAILABLE with libnbd's message when the connection or handshake fails.
+// UNAVAILABLE with libnbd's message when the connection or handshake fails
+// or does not finish within `timeout`.
 absl::StatusOr<uint64_t> ProbeExport(const HostPort& server,
-                                     const std::string& export_name);
+                                     const std::string& export_name,
+                                     absl::Duration timeout = kProbeTimeout);
 
 // Probes until the export reports `size_bytes` or `timeout` passes; the
 // error then says what the last probe saw.

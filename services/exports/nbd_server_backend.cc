@@ -149,14 +149,23 @@ absl::Status NbdServerBackend::CheckPlaceholder() {
   return ProbeExport(options_.listen, std::string(kPlaceholderExport)).status();
 }
 
+// Rewritten only when different: a replacement of the main process per
+// create should not cost four fsyncs more.
 absl::Status NbdServerBackend::WriteBaseConfig() {
-  std::string placeholder = absl::StrCat(options_.state_dir, "/placeholder");
-  absl::Status status = WriteFileAtomically(
-      options_.state_dir, "placeholder", std::string(kPlaceholderBytes, '\0'));
-  if (!status.ok()) return status;
+  const std::string placeholder =
+      absl::StrCat(options_.state_dir, "/placeholder");
+  const std::string zeros(kPlaceholderBytes, '\0');
+  absl::StatusOr<std::string> existing = ReadFile(placeholder);
+  if (!existing.ok() || *existing != zeros) {
+    absl::Status status =
+        WriteFileAtomically(options_.state_dir, "placeholder", zeros);
+    if (!status.ok()) return status;
+  }
   absl::StatusOr<std::string> config =
       RenderBaseConfig({options_.listen, options_.include_dir, placeholder});
   if (!config.ok()) return config.status();
+  existing = ReadFile(ConfigPath());
+  if (existing.ok() && *existing == *config) return absl::OkStatus();
   return WriteFileAtomically(options_.state_dir, "nbd-server.conf", *config);
 }
 

@@ -18,6 +18,14 @@
 // ReloadMode::kSighup keeps the signal for servers known to be fixed (3.25
 // and later), still replacing the process after `max_reloads_per_process`
 // signals; an adopted server can only be signalled.
+//
+// TODO: a replacement refuses new connections (and resets ones the old
+// process had not accepted yet) until the new process accepts, which
+// takes nbd-server 0.5 to 1 s after its start here; clients must retry a
+// connect that falls into it, and creates wait for it. Starting the new
+// process first, with SO_REUSEPORT set by the preloaded relay library,
+// and killing the old one once the new one serves the new name, would
+// close that window.
 #ifndef MIGRATEKIT_SERVICES_EXPORTS_NBD_SERVER_BACKEND_H_
 #define MIGRATEKIT_SERVICES_EXPORTS_NBD_SERVER_BACKEND_H_
 

@@ -307,7 +307,12 @@ absl::Status ServerSupervisor::CheckLocked() {
                : absl::UnavailableError(absl::StrCat(
                      "nothing accepts on ", options_.listen.ToString()));
   }
-  return options_.health_check();
+  // The check talks to the server (it may take seconds): callers of up(),
+  // pid() and Restart() must not wait for it.
+  mu_.Unlock();
+  absl::Status status = options_.health_check();
+  mu_.Lock();
+  return status;
 }
 
 // A live process that no longer serves (nbd-server 3.24 after a reload
@@ -382,12 +387,22 @@ void ServerSupervisor::SetUpLocked(bool up) {
 
 void ServerSupervisor::RelayOutput() {
   char buffer[4096];
+  // nbdkit writes one line in several pieces: log whole lines only.
+  std::string pending;
   while (true) {
     ssize_t length = recv(log_read_fd_, buffer, sizeof(buffer), 0);
     if (length < 0 && errno == EINTR) continue;
     if (length <= 0) break;
-    for (absl::string_view line : absl::StrSplit(
-             absl::string_view(buffer, length), '\n', absl::SkipWhitespace())) {
+    pending.append(buffer, length);
+    size_t end = pending.rfind('\n');
+    if (end == std::string::npos) {
+      if (pending.size() < sizeof(buffer)) continue;
+      end = pending.size() - 1;
+    }
+    std::string complete = pending.substr(0, end + 1);
+    pending.erase(0, end + 1);
+    for (absl::string_view line :
+         absl::StrSplit(complete, '\n', absl::SkipWhitespace())) {
       // nbd-server's lines carry "<priority> " from the relay library.
       int priority = 5;
       if (line.size() > 4 && line[0] == '<' && line[2] == '>') {

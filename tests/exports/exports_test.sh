@@ -80,8 +80,9 @@ e1_delete_and_recreate_on_another_device() {
   local a b pid answer
   a=$(make_disk e1a.img 1M AAAAAAAA)
   b=$(make_disk e1b.img 1M BBBBBBBB)
-  pid=$(em_server_pid)
   em_create v1 "$a" >/dev/null
+  # From here on no reload is needed: the server knows the name.
+  pid=$(em_server_pid)
   tl_expect_eq AAAAAAAA "$(read_head migration-vol-v1)" "before delete"
   answer=$(em_delete v1)
   tl_expect_contains "$answer" "{" "delete"
@@ -198,7 +199,11 @@ fifty_creates_at_once_and_a_transfer() {
   em_delete gone >/dev/null
   wait "${pids[@]}"
   for i in $(seq 1 50); do
-    grep -q '"state": "EXPORT_STATE_SERVED"' "$TL_TMP/c$i.out" && served=$((served + 1))
+    if grep -q '"state": "EXPORT_STATE_SERVED"' "$TL_TMP/c$i.out"; then
+      served=$((served + 1))
+    else
+      tl_log "create c$i: $(cat "$TL_TMP/c$i.out")"
+    fi
   done
   tl_expect_eq 50 "$served" "creates served"
   for i in 1 25 50; do
@@ -242,7 +247,9 @@ manager_killed_during_creates() {
     em_create "k$i" "$(make_disk "k$i.img" 1M "K$i")" >"$TL_TMP/k$i.out" &
     pids+=($!)
   done
-  sleep 0.4
+  # Kill it once some creates have finished and others are under way.
+  some_served() { (($(cat "$TL_TMP"/k*.out 2>/dev/null | grep -c EXPORT_STATE_SERVED) >= 3)); }
+  tl_wait_until 60 some_served || tl_log "no create finished before the kill"
   em_stop KILL
   pid=$(em_server_pid)
   wait "${pids[@]}"
@@ -250,6 +257,7 @@ manager_killed_during_creates() {
     grep -q EXPORT_STATE_SERVED "$TL_TMP/k$i.out" && done_ids+=("$i")
   done
   tl_log "creates finished before the kill: ${#done_ids[@]}"
+  ((${#done_ids[@]} > 0)) || tl_fail "no create finished before the kill"
   if [[ $backend == nbd-server ]]; then
     local conf
     for conf in "$EM_STATE"/conf.d/*.conf; do
@@ -258,12 +266,16 @@ manager_killed_during_creates() {
     done
   fi
   em_restart
-  tl_expect_eq "$pid" "$(em_server_pid)" "the running server was adopted"
+  # nbd-server outlives the manager and is adopted; nbdkit 1.32 exits with
+  # it (KNOWN_LIMITATIONS.md) and a new one serves the same links.
+  if [[ $backend == nbd-server ]]; then
+    tl_expect_eq "$pid" "$(em_server_pid)" "the running server was adopted"
+  fi
   for i in "${done_ids[@]}"; do
-    tl_expect_eq "K$i" "$(read_head "migration-vol-k$i" ${#i}+1)" "export k$i"
+    tl_expect_eq "K$i" "$(read_head "migration-vol-k$i" $((${#i} + 1)))" "export k$i"
   done
-  answer=$(em_call ListExports '{}')
   for i in $(seq 1 20); do em_delete "k$i" >/dev/null; done
+  return 0
 }
 
 server_killed_is_restarted() {

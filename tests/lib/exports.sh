@@ -43,6 +43,9 @@ em_start() {
 }
 
 em_restart() {
+  # Keep the log of an earlier run of the same manager.
+  [[ -f "$TL_TMP/$EM_NAME.log" ]] &&
+    cat "$TL_TMP/$EM_NAME.log" >>"$TL_TMP/$EM_NAME.earlier.log"
   tl_start "$EM_NAME" "$EM_BIN" --grpc_listen="$EM_GRPC" \
     --metrics_listen="$EM_METRICS" --nbd_listen="$EM_NBD" \
     --state_dir="$EM_STATE" --allow_regular_files "${EM_FLAGS[@]}" "$@"

@@ -8,6 +8,7 @@ source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/testlib.sh"
 tl_init
 
 binary=$(tl_bin "$1")
+extra=()
 service=$2
 name=$(basename "$binary")
 grpc_port=$(tl_free_port)
@@ -16,7 +17,6 @@ grpc=127.0.0.1:$grpc_port
 
 # tunnel-manager needs an OMA to aim at: a port nobody listens on, so that it
 # retries in the background, and a key of its own.
-extra=()
 if [[ $name == tunnel-manager ]]; then
   ssh-keygen -q -t ed25519 -N '' -f "$TL_TMP/id_ed25519"
   extra=(--oma_host=127.0.0.1 --oma_port="$(tl_free_port)"
@@ -24,6 +24,10 @@ if [[ $name == tunnel-manager ]]; then
     --local_forwards= --remote_forwards=127.0.0.1:9081:127.0.0.1:8081)
 fi
 
+# export-manager runs an NBD server: keep it and its files off the defaults.
+if [[ $name == export-manager ]]; then
+  extra=(--state_dir="$TL_TMP/exports" --nbd_listen="127.0.0.1:$(tl_free_port)")
+fi
 tl_start "$name" "$binary" "${extra[@]}" --grpc_listen="$grpc" \
   --metrics_listen="127.0.0.1:$metrics_port"
 tl_wait_port 127.0.0.1 "$grpc_port" || tl_log "$name did not start"
@@ -118,7 +122,7 @@ a_taken_port_is_one_line_and_nonzero() {
 
 help_lists_flags_with_defaults() {
   local out
-  out=$("$binary" --help 2>&1)
+  out=$("$binary" "${extra[@]}" --help 2>&1)
   tl_expect_contains "$out" "--grpc_listen" "--help"
   tl_expect_contains "$out" "--metrics_listen" "--help"
   tl_expect_contains "$out" "--config" "--help"
