@@ -36,7 +36,7 @@ struct CopyTuning {
   int requests_in_flight = 16;
   uint64_t request_size = 2 << 20;
   uint64_t zero_request_max = 32 << 20;
-  uint64_t segment_size = 64 << 20;
+  uint64_t segment_size = 16 << 20;
   // Reads of one request tried this often before the copy fails.
   int source_read_attempts = 4;
   // The target is known to read as zero (a fresh volume): zero runs are

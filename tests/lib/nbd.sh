@@ -27,11 +27,11 @@
 # nbdkit_start NAME [--filter=F]... PLUGIN [ARGS...]
 #   Starts nbdkit as tl process NAME on a free port (filters first:
 #   nbdkit_start src --filter=delay memory 64M rdelay=10ms). Sets NBD_URI
-#   (nbd://127.0.0.1:PORT) and NBD_PORT.
+#   (nbd://127.0.0.1:PORT); leaves NBD_PORT (the nbd-server's) alone.
 # qemu_nbd_start NAME IMAGE FORMAT
 #   Serves IMAGE (for example a VMDK made by qemu-img convert -O vmdk) with
 #   qemu-nbd as tl process NAME, read-only and shared by up to 16 clients
-#   (qemu-nbd takes one client unless told). Sets NBD_URI and NBD_PORT.
+#   (qemu-nbd takes one client unless told). Sets NBD_URI.
 # nbd_digest URI
 #   SHA-256 (hex) of the whole disk at URI, read with nbdcopy.
 # nbd_size URI
@@ -108,7 +108,6 @@ nbdkit_start() {
     --ipaddr 127.0.0.1 --port "$_nbd_port" "$@"
   tl_wait_port 127.0.0.1 "$_nbd_port" 20 ||
     tl_log "nbdkit $_nbd_name did not start"
-  NBD_PORT=$_nbd_port
   NBD_URI=nbd://127.0.0.1:$_nbd_port
 }
 
@@ -120,7 +119,6 @@ qemu_nbd_start() {
     "$_nbd_image"
   tl_wait_port 127.0.0.1 "$_nbd_port" 20 ||
     tl_log "qemu-nbd $_nbd_name did not start"
-  NBD_PORT=$_nbd_port
   NBD_URI=nbd://127.0.0.1:$_nbd_port
 }
 

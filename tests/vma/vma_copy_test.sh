@@ -111,6 +111,16 @@ PY
 )
   # The unlisted range keeps the old data: only the listed ranges moved.
   tl_expect_eq "22 33 11" "$bytes" "target bytes after the incremental pass"
+
+  # So a verifying pass over one range finds the other and names it.
+  answer=$(vma_call StartReplication "{\"job_id\":\"incr3\",
+    \"source_uri\":\"$NBD_URI\",\"export_name\":\"incr\",\"verify\":true,
+    \"target_address\":\"127.0.0.1:$NBD_PORT\",
+    \"changed_extents\":[{\"offset\":$MiB,\"length\":4096}]}")
+  tl_expect_eq JOB_PHASE_FAILED "$(job_wait incr3 60)" "verify mismatch phase"
+  tl_expect_contains "$(job_field incr3 'j.get("error")')" \
+    "differs from the source in bytes [$((50 * MiB)), $((51 * MiB)))" \
+    "verify names the first differing range"
 }
 
 j2_end_of_disk_and_long_extents() {

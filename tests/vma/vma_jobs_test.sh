@@ -26,7 +26,7 @@ vma_start vma --state_dir="$TL_TMP/state" --default_target_address="$TARGET"
 nbdkit_start src pattern 64M
 SOURCE=$NBD_URI
 # A slow source keeps a job live for the duplicate and WatchJob cases.
-nbdkit_start slow --filter=rate pattern 32M rate=10M
+nbdkit_start slow --filter=rate pattern 32M rate=80M
 SLOW=$NBD_URI
 
 start() { vma_call StartReplication "$1"; }
