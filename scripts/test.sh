@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the formatting check, then all Bazel tests (unit tests,
 # and integration tests against real sshd, nbd-server, nbdkit, qemu-nbd,
-# Prometheus and grpcurl). Ends with one line "N passed, N failed, N
-# skipped". Tests that need root (network namespaces, nftables) say so and
-# count as skipped when not run as root.
+# Prometheus and grpcurl). Prints the number of skipped cases, then ends
+# with one line "N passed, N failed". Tests that need root (network
+# namespaces, nftables) say so and count as skipped when not run as root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
