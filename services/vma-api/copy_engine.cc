@@ -97,8 +97,8 @@ void CopyEngine::Coordinate() {
       continue;
     }
 
-    spdlog::debug("copy: waiting for flush generation={} noted={}",
-                  generation, noted.offset);
+    spdlog::debug("copy: waiting for flush generation={} noted={}", generation,
+                  noted.offset);
     bool all_flushed = true;
     for (auto& worker : workers_) {
       all_flushed = all_flushed && worker->flushed_generation() >= generation;
