@@ -97,8 +97,6 @@ void CopyEngine::Coordinate() {
       continue;
     }
 
-    spdlog::debug("copy: waiting for flush generation={} noted={}", generation,
-                  noted.offset);
     bool all_flushed = true;
     for (auto& worker : workers_) {
       all_flushed = all_flushed && worker->flushed_generation() >= generation;
