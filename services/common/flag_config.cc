@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
@@ -212,7 +215,15 @@ std::vector<char*> InitService(int argc, char** argv, const char* usage,
     if (!status.ok()) ExitWithUsageError(std::string(status.message()));
   }
 
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // absl (20220623) exits 1 after printing --help; a help that was asked
+  // for and given is a success, so usage flags are handled here instead.
+  std::vector<char*> positional = absl::flags_internal::ParseCommandLineImpl(
+      argc, argv, absl::flags_internal::ArgvListAction::kRemoveParsedArgs,
+      absl::flags_internal::UsageFlagsAction::kIgnoreUsage,
+      absl::flags_internal::OnUndefinedFlag::kAbortIfUndefined);
+  int usage_exit = absl::flags_internal::HandleUsageFlags(
+      std::cout, absl::ProgramUsageMessage());
+  if (usage_exit != -1) std::exit(0);
   InitLogging();
   CaptureGrpcLogs();
   return positional;

@@ -150,9 +150,10 @@ two_migrations_and_a_third_export_at_once() {
   # overlap.
   local source2_port
   source2_port=$(_plane_port 10901)
+  # One thread per connection: see nbdkit_start in tests/lib/nbd.sh.
   tl_start source2 "${VMA_RUN[@]}" nbdkit --foreground --exit-with-parent \
-    --ipaddr 127.0.0.1 --port "$source2_port" --filter=rate pattern \
-    96M rate=32M
+    --threads=1 --ipaddr 127.0.0.1 --port "$source2_port" --filter=rate \
+    pattern 96M rate=32M
   _plane_wait vma 127.0.0.1 "$source2_port" || tl_fail "nbdkit did not start"
   migrate_in_background big --volume-id e2e-big --device "$big" \
     --source "$PLANE_SOURCE_URI" --verify
@@ -190,7 +191,8 @@ path_dropped_for_20s_mid_copy() {
   truncate -s 256M "$target"
   port=$(_plane_port 10902)
   tl_start source3 "${VMA_RUN[@]}" nbdkit --foreground --exit-with-parent \
-    --ipaddr 127.0.0.1 --port "$port" --filter=rate pattern 256M rate=16M
+    --threads=1 --ipaddr 127.0.0.1 --port "$port" --filter=rate pattern 256M \
+    rate=16M
   _plane_wait vma 127.0.0.1 "$port" || tl_fail "nbdkit did not start"
   migrate_in_background cut --volume-id e2e-cut --device "$target" \
     --source "nbd://127.0.0.1:$port/" --verify

@@ -28,6 +28,11 @@
 #   Starts nbdkit as tl process NAME on a free port (filters first:
 #   nbdkit_start src --filter=delay memory 64M rdelay=10ms). Sets NBD_URI
 #   (nbd://127.0.0.1:PORT); leaves NBD_PORT (the nbd-server's) alone.
+#   One thread per connection (NBDKIT_SAFE_THREADS): nbdkit 1.32 aborts
+#   (connections.c: "Assertion `sock >= 0' failed") when a client vanishes
+#   while another thread of its connection still owes a reply: seen with
+#   the rate and delay filters, whose sleeps hold that window open, each
+#   time a copy through them was cancelled, cut or killed.
 # qemu_nbd_start NAME IMAGE FORMAT
 #   Serves IMAGE (for example a VMDK made by qemu-img convert -O vmdk) with
 #   qemu-nbd as tl process NAME, read-only and shared by up to 16 clients
@@ -36,6 +41,8 @@
 #   SHA-256 (hex) of the whole disk at URI, read with nbdcopy.
 # nbd_size URI
 #   The disk's size in bytes.
+
+NBDKIT_SAFE_THREADS=--threads=1
 
 # Makes a disk image file.
 nbd_image() {
@@ -105,7 +112,7 @@ nbdkit_start() {
   local _nbd_port
   _nbd_port=$(tl_free_port)
   tl_start "$_nbd_name" nbdkit --foreground --exit-with-parent \
-    --ipaddr 127.0.0.1 --port "$_nbd_port" "$@"
+    $NBDKIT_SAFE_THREADS --ipaddr 127.0.0.1 --port "$_nbd_port" "$@"
   tl_wait_port 127.0.0.1 "$_nbd_port" 20 ||
     tl_log "nbdkit $_nbd_name did not start"
   NBD_URI=nbd://127.0.0.1:$_nbd_port

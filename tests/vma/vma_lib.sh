@@ -10,7 +10,8 @@
 #                             expression over `j` (missing numbers are 0)
 # job_wait ID SECONDS         waits until the job has ended; prints phase
 # job_wait_fraction ID F S    waits until (copied+zeroed)/total >= F
-# relay_start NAME PORT TARGET [DELAY_MS]  a tcp_relay.py on 127.0.0.1:PORT
+# relay_start NAME PORT TARGET [DELAY_MS]  tests/tools/tcp_relay.py on
+#                             127.0.0.1:PORT
 
 VMA_SERVICE=migratekit.vma.v1.VmaService
 
@@ -68,7 +69,7 @@ job_wait_fraction() {
 }
 
 relay_start() {
-  tl_start "$1" python3 "$(tl_bin tests/vma/tcp_relay.py)" --listen "$2" \
-    --target "$3" --delay_ms "${4:-0}"
+  tl_start "$1" python3 "$(tl_bin tests/tools/tcp_relay.py)" "$2" "$3" \
+    --delay_ms "${4:-0}"
   tl_wait_port 127.0.0.1 "$2" 20 || tl_log "relay $1 did not start"
 }
