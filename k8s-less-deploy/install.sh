@@ -117,7 +117,7 @@ install_content() {
   mkdir -p "$(dirname "$dest")"
   install -m "$mode" "$tmp" "$dest"
   rm -f "$tmp"
-  [[ $prefix != "" ]] || chown "$owner" "$dest" 2>/dev/null || true
+  chown_in_root "$owner" "$dest"
   say "installed $1"
 }
 
@@ -133,6 +133,17 @@ ensure_dir() {
 }
 
 can_make_accounts() { [[ -f $prefix/etc/passwd ]]; }
+
+# chown_in_root USER:GROUP FILE: by the ids that USER and GROUP have in the
+# target's own account files, so that a --root install (an image, a test)
+# is owned as a real one is; nothing where the target has no such account.
+chown_in_root() {
+  local user=${1%%:*} group=${1#*:} uid gid
+  uid=$(awk -F: -v n="$user" '$1 == n { print $3 }' "$prefix/etc/passwd" 2>/dev/null)
+  gid=$(awk -F: -v n="$group" '$1 == n { print $3 }' "$prefix/etc/group" 2>/dev/null)
+  [[ -n $uid && -n $gid ]] || return 0
+  chown "$uid:$gid" "$2" 2>/dev/null || true
+}
 
 # ensure_account NAME [GROUPS]: a system account with no login and no
 # password; '*' rather than useradd's '!' so that sshd still accepts keys
@@ -197,8 +208,7 @@ if [[ $role == vma ]]; then
     else
       ssh-keygen -q -t ed25519 -N '' -C "migratekit-vma@$(hostname)" -f "$key"
       chmod 0600 "$key"
-      [[ $prefix != "" ]] ||
-        chown migratekit-tunnel:migratekit-tunnel "$key" 2>/dev/null || true
+      chown_in_root migratekit-tunnel:migratekit-tunnel "$key"
       say "generated /etc/migratekit/tunnel/id_ed25519"
     fi
   fi
