@@ -82,6 +82,11 @@ for name in "${binaries[@]}"; do
   [[ -x "$bin_dir/${built[$name]}" || -x "$bin_dir/$name" ]] ||
     die "$name is not built: run 'bazel build //...' or pass --bin-dir"
 done
+relay_library=$bin_dir/services/exports/libnbd_log_relay.so
+[[ -f $relay_library ]] || relay_library=$bin_dir/libnbd_log_relay.so
+if [[ $role == oma && ! -f $relay_library ]]; then
+  die "libnbd_log_relay.so is not built: run 'bazel build //...' or pass --bin-dir"
+fi
 if [[ $role == oma ]]; then
   command -v sshd >/dev/null || [[ -x /usr/sbin/sshd ]] ||
     die "OpenSSH's sshd is missing: apt-get install openssh-server"
@@ -231,6 +236,10 @@ if [[ $role == oma ]]; then
   ensure_account "$tunnel_user"
   install_file "$here/systemd/migratekit-export-manager.service" \
     /etc/systemd/system/migratekit-export-manager.service 0644
+  # Preloaded into the nbd-server that export-manager starts (see
+  # services/exports/nbd_log_relay.c); the config names this path.
+  install_file "$relay_library" \
+    /usr/local/lib/migratekit/libnbd_log_relay.so 0644
   install_file "$here/config/export-manager.textproto" \
     /etc/migratekit/export-manager.textproto 0644
 

@@ -59,9 +59,10 @@ ABSL_FLAG(std::string, nbd_server_binary, "/usr/bin/nbd-server",
           "The nbd-server program.");
 ABSL_FLAG(std::string, nbdkit_binary, "/usr/bin/nbdkit", "The nbdkit program.");
 ABSL_FLAG(std::string, nbd_log_relay, "",
-          "Library preloaded into nbd-server to keep it in the foreground "
-          "and relay its syslog lines; default libnbd_log_relay.so next to "
-          "this binary, \"none\" to run without.");
+          "Library preloaded into the nbd-server export-manager starts, to "
+          "keep it in the foreground and relay its syslog lines; required "
+          "(a daemonized nbd-server cannot be supervised). Default: "
+          "libnbd_log_relay.so next to this binary.");
 
 namespace migratekit::exports {
 namespace {
@@ -97,10 +98,18 @@ std::unique_ptr<ExportBackend> MakeBackend(
     return nullptr;
   }
 
-  std::string relay = absl::GetFlag(FLAGS_nbd_log_relay);
-  relay = relay == "none" ? "" : OrDefault(relay, DefaultRelayLibrary());
-  if (relay.empty()) {
-    spdlog::warn("nbd-server: no log relay library; its messages are lost");
+  // Without the library nbd-server daemonizes itself: its parent exits 0 at
+  // once and the supervisor would restart it in a loop.
+  std::string relay =
+      OrDefault(absl::GetFlag(FLAGS_nbd_log_relay), DefaultRelayLibrary());
+  bool adopting = !absl::GetFlag(FLAGS_nbd_pidfile).empty();
+  if (!adopting && (relay.empty() || access(relay.c_str(), R_OK) != 0)) {
+    spdlog::error(
+        "exports: --nbd_log_relay: {} cannot be read; export-manager needs "
+        "it to keep the nbd-server it starts in the foreground",
+        relay.empty() ? "no libnbd_log_relay.so next to this binary"
+                      : Quoted(relay));
+    return nullptr;
   }
   NbdServerBackend::Options options;
   options.listen = listen;

@@ -6,7 +6,7 @@
 # and a root directory: a copy of this machine's /etc with install.sh run
 # into it, the OMA enrolled with the VMA's key and the VMA with the OMA's
 # host key, as the operator's guide does it. Every program runs in a mount
-# namespace where that root's /etc, /usr/local/bin and /var/lib stand in
+# namespace where that root's /etc, /usr/local and /var/lib stand in
 # for the host's, so that the installed paths, accounts and configs are the
 # ones used: sshd with Debian's config and the installed drop-in; each
 # service with its unit's ExecStart, as its unit's User, Group and
@@ -30,7 +30,10 @@ loop_device=""
 cleanup() {
   tl_cleanup
   netns_down
-  [[ -z $loop_device ]] || losetup -d "$loop_device"
+  if [[ -n $loop_device ]]; then
+    losetup -d "$loop_device"
+    chown "${loop_mode% *}" "$loop_device" && chmod "${loop_mode#* }" "$loop_device"
+  fi
 }
 trap cleanup EXIT
 
@@ -38,7 +41,7 @@ install=$(tl_bin k8s-less-deploy/install.sh)
 bins=$(dirname "$(tl_bin services/tunnel/tunnel-manager)")/../..
 
 # A host's root: this machine's /etc without its host keys (the OMA gets a
-# fresh one), and empty /usr/local/bin and /var/lib.
+# fresh one), and empty /usr/local and /var/lib.
 new_root() {
   local root
   root=$(mktemp -d "$TL_TMP/$1.XXXXXX")
@@ -62,14 +65,14 @@ install_role() {
 unit_value() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 
 # root_run ROOT NS: sets RUN to the command prefix that runs a program in
-# network namespace NS with ROOT's /etc, /usr/local/bin and /var/lib
+# network namespace NS with ROOT's /etc, /usr/local and /var/lib
 # mounted over the host's. Each step execs the next, so that the pid
 # tl_start keeps is the program's own.
 root_run() {
   RUN=(ip netns exec "$2" unshare --mount --propagation private bash -c '
     root=$1; shift
     mount --bind "$root/etc" /etc &&
-      mount --bind "$root/usr/local/bin" /usr/local/bin &&
+      mount --bind "$root/usr/local" /usr/local &&
       mount --bind "$root/var/lib" /var/lib && exec "$@"' _ "$1")
 }
 
@@ -140,6 +143,10 @@ tl_start qemu-nbd ip netns exec "$NS_VMA" qemu-nbd --read-only --persistent \
 target=$TL_TMP/volume.img
 truncate -s 128M "$target"
 loop_device=$(losetup --find --show "$target") || tl_fail "no loop device"
+# What udev does for a volume on a real OMA (no udev runs here); undone in
+# cleanup.
+loop_mode=$(stat -c '%U:%G %a' "$loop_device")
+chgrp disk "$loop_device" && chmod 0660 "$loop_device"
 
 # --- the cases ---------------------------------------------------------------
 

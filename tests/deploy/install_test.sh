@@ -41,6 +41,7 @@ both_roles_install() {
   tl_expect_eq 0 "$vma_rc" "vma install exit code ($vma_out)"
   local file
   for file in usr/local/bin/export-manager usr/local/bin/migctl \
+    usr/local/lib/migratekit/libnbd_log_relay.so \
     etc/systemd/system/migratekit-export-manager.service \
     etc/migratekit/export-manager.textproto \
     etc/ssh/sshd_config.d/migratekit-tunnel.conf \
