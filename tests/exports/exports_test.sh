@@ -323,6 +323,20 @@ metrics_are_exposed() {
   done
 }
 
+# Without the library nbd-server would daemonize and be restarted in a loop.
+a_missing_log_relay_is_refused_at_start() {
+  local out rc
+  out=$(timeout 10 "$EM_BIN" --backend=nbd-server \
+    --state_dir="$TL_TMP/no-relay" --nbd_log_relay="$TL_TMP/missing.so" \
+    --grpc_listen="127.0.0.1:$(tl_free_port)" \
+    --metrics_listen="127.0.0.1:$(tl_free_port)" \
+    --nbd_listen="127.0.0.1:$(tl_free_port)" 2>&1)
+  rc=$?
+  [[ $rc != 0 && $rc != 124 ]] || tl_fail "exit code $rc, want non-zero"
+  tl_expect_contains "$out" "--nbd_log_relay: \"$TL_TMP/missing.so\" cannot be read" \
+    "message"
+}
+
 tl_case "create serves the device with its size and data" create_serves_the_device
 if tl_is_root && command -v losetup >/dev/null; then
   tl_case "a block device is served" serves_a_block_device
@@ -339,4 +353,8 @@ tl_case "manager killed during creates" manager_killed_during_creates
 tl_case "server killed is noticed and restarted" server_killed_is_restarted
 tl_case "100 creates while a transfer runs" hundred_creates_while_transferring
 tl_case "metrics are exposed" metrics_are_exposed
+if [[ $backend == nbd-server ]]; then
+  tl_case "a missing log relay library is a clear error at start" \
+    a_missing_log_relay_is_refused_at_start
+fi
 tl_finish
