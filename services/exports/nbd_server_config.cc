@@ -57,10 +57,14 @@ absl::StatusOr<std::string> RenderExportSection(const ExportSection& section) {
   absl::Status status = CheckConfigValue("export name", section.name);
   if (status.ok()) status = CheckConfigValue("link path", section.link_path);
   if (!status.ok()) return status;
+  // flush and fua: without them nbd-server refuses NBD_CMD_FLUSH, and a
+  // copy could never make a checkpoint durable on the volume.
   return absl::StrCat("[", section.name, "]\n",                  //
                       "exportname = ", section.link_path, "\n",  //
                       "readonly = ", section.read_only ? "true" : "false",
-                      "\n");
+                      "\n",              //
+                      "flush = true\n",  //
+                      "fua = true\n");
 }
 
 absl::StatusOr<ExportSection> ParseExportSection(absl::string_view text) {
@@ -79,6 +83,8 @@ absl::StatusOr<ExportSection> ParseExportSection(absl::string_view text) {
     } else if (absl::ConsumePrefix(&line, "readonly = ")) {
       section.read_only = line == "true";
       have_read_only = line == "true" || line == "false";
+    } else if (line == "flush = true" || line == "fua = true") {
+      // Always written; files from before they were are still read.
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unexpected line ", Quoted(line)));

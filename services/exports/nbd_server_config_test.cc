@@ -28,7 +28,7 @@ TEST(RenderExportSection, RoundTrips) {
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text,
             "[migration-vol-42]\nexportname = /links/migration-vol-42\n"
-            "readonly = true\n");
+            "readonly = true\nflush = true\nfua = true\n");
   absl::StatusOr<ExportSection> parsed = ParseExportSection(*text);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(*parsed, section);
@@ -41,6 +41,15 @@ TEST(RenderExportSection, RefusesInjection) {
         << name;
   }
   EXPECT_FALSE(RenderExportSection({"n", "/l\nreadonly = false", true}).ok());
+}
+
+TEST(ParseExportSection, ReadsFilesWrittenWithoutFlushLines) {
+  absl::StatusOr<ExportSection> parsed = ParseExportSection(
+      "[migration-vol-7]\nexportname = /links/migration-vol-7\n"
+      "readonly = false\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->link_path, "/links/migration-vol-7");
+  EXPECT_FALSE(parsed->read_only);
 }
 
 TEST(ParseExportSection, RefusesHalfWrittenFiles) {

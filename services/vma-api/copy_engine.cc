@@ -72,6 +72,12 @@ absl::Status CopyEngine::Connect() {
       return absl::FailedPreconditionError(
           absl::StrCat("target ", options_.target_uri, " is read-only"));
     }
+    if (i == 0 && nbd_can_flush(target->get()) != 1) {
+      spdlog::warn(
+          "copy: target {} cannot flush; checkpoints count what it "
+          "acknowledged, which a crash of its host may still lose",
+          Quoted(options_.target_uri));
+    }
     workers_.push_back(std::make_unique<CopyWorker>(
         std::move(*source), std::move(*target), options_.tuning, state_.get()));
   }

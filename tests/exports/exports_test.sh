@@ -49,8 +49,9 @@ create_serves_the_device() {
   tl_expect_contains "$answer" '"state": "EXPORT_STATE_SERVED"' "create"
   tl_expect_contains "$answer" '"size_bytes": "8388608"' "create size"
   tl_expect_eq 8388608 "$(served_size migration-vol-data)" "nbdinfo size"
-  nbdcopy "$src" "nbd://$EM_NBD/migration-vol-data" ||
-    tl_fail "nbdcopy into the export failed"
+  # --flush: a copy's checkpoints are durable only if the export flushes.
+  nbdcopy --flush "$src" "nbd://$EM_NBD/migration-vol-data" ||
+    tl_fail "nbdcopy --flush into the export failed"
   cmp -s "$src" "$disk" || tl_fail "the device does not hold what was written"
   answer=$(em_create data "$disk")
   tl_expect_contains "$answer" '"state": "EXPORT_STATE_SERVED"' "same create again"
