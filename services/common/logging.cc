@@ -3,6 +3,7 @@
 #include <grpc/support/log.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <climits>
 #include <cstdio>
 #include <memory>
 
@@ -70,6 +71,10 @@ std::string Quoted(absl::string_view text, size_t max_bytes) {
   out.push_back('"');
   if (taken < text.size()) out += "...";
   return out;
+}
+
+std::string QuotedPath(absl::string_view path) {
+  return Quoted(path, PATH_MAX);
 }
 
 }  // namespace migratekit

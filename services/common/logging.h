@@ -33,6 +33,10 @@ void CaptureGrpcLogs();
 // backslashes escaped, and cut after `max_bytes` with "..." appended.
 std::string Quoted(absl::string_view text, size_t max_bytes = 100);
 
+// Quoted() for a file or device path: escaped the same way, but cut only
+// past PATH_MAX, so that an operator always sees the whole path.
+std::string QuotedPath(absl::string_view path);
+
 }  // namespace migratekit
 
 // Lets log lines take abseil's string_view (not std::string_view in

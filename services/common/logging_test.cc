@@ -18,5 +18,10 @@ TEST(Quoted, LongTextIsCut) {
   EXPECT_EQ(Quoted(std::string(4, 'x'), 4), "\"xxxx\"");
 }
 
+TEST(QuotedPath, LongPathIsWhole) {
+  std::string path = "/" + std::string(300, 'd') + "/disk.img";
+  EXPECT_EQ(QuotedPath(path), "\"" + path + "\"");
+}
+
 }  // namespace
 }  // namespace migratekit

@@ -17,7 +17,7 @@ absl::StatusOr<std::map<std::string, std::string>> ScanExportLinks(
   if (!removed.ok()) return removed.status();
   for (const std::string& name : *removed) {
     spdlog::warn("exports: removed leftover of an interrupted write {}",
-                 Quoted(absl::StrCat(dir, "/", name)));
+                 QuotedPath(absl::StrCat(dir, "/", name)));
   }
 
   absl::StatusOr<std::vector<std::string>> names = ListDirectory(dir);

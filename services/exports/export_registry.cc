@@ -58,7 +58,7 @@ void ExportRegistry::LoadRecoveredLocked() {
       entry.problem = std::string(device.status().message());
     }
     spdlog::info("export[{}]: recovered device={}", found.name,
-                 Quoted(found.device_path));
+                 QuotedPath(found.device_path));
     entries_[found.name] = entry;
   }
 }
@@ -87,7 +87,7 @@ absl::StatusOr<v1::Export> ExportRegistry::Create(
     metrics_->CountCreate(existed ? "existing" : "created", seconds);
     spdlog::info("export[{}]: {} device={} size={} read_only={} seconds={:.3f}",
                  result->name(), existed ? "exists" : "created",
-                 Quoted(result->device_path()), result->size_bytes(),
+                 QuotedPath(result->device_path()), result->size_bytes(),
                  result->read_only(), seconds);
   }
   metrics_->SetReloads(backend_->reloads(), backend_->restarts());
@@ -108,7 +108,8 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
           entry.read_only != request.read_only()) {
         metrics_->CountCreate("conflict", 0);
         return absl::AlreadyExistsError(absl::StrCat(
-            "export ", name, " already exists on ", Quoted(entry.device.path),
+            "export ", name, " already exists on ",
+            QuotedPath(entry.device.path),
             entry.read_only ? " (read-only)" : "", "; delete it first"));
       }
       *existed = true;
@@ -130,7 +131,7 @@ absl::StatusOr<v1::Export> ExportRegistry::CreateHoldingName(
       if (other.device.SameAs(device)) {
         metrics_->CountCreate("conflict", 0);
         return absl::FailedPreconditionError(
-            absl::StrCat("device ", Quoted(device.path),
+            absl::StrCat("device ", QuotedPath(device.path),
                          " is already exported as ", other_name));
       }
     }

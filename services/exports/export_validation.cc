@@ -32,15 +32,16 @@ absl::StatusOr<uint64_t> BlockDeviceSize(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "device ", Quoted(path), " cannot be opened: ", strerror(errno)));
+        "device ", QuotedPath(path), " cannot be opened: ", strerror(errno)));
   }
   uint64_t size = 0;
   int result = ioctl(fd, BLKGETSIZE64, &size);
   int error = errno;
   close(fd);
   if (result != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "device ", Quoted(path), " has no readable size: ", strerror(error)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("device ", QuotedPath(path),
+                     " has no readable size: ", strerror(error)));
   }
   return size;
 }
@@ -87,12 +88,12 @@ absl::StatusOr<Device> CheckDevice(const std::string& path,
                                    bool allow_regular_files) {
   if (path.empty() || path[0] != '/') {
     return absl::InvalidArgumentError(
-        absl::StrCat("device_path ", Quoted(path), " is not absolute"));
+        absl::StrCat("device_path ", QuotedPath(path), " is not absolute"));
   }
   for (char c : path) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "device_path ", Quoted(path), " has a control character"));
+          "device_path ", QuotedPath(path), " has a control character"));
     }
   }
 
@@ -100,21 +101,21 @@ absl::StatusOr<Device> CheckDevice(const std::string& path,
   if (realpath(path.c_str(), resolved) == nullptr) {
     if (errno == ENOENT || errno == ENOTDIR) {
       return absl::FailedPreconditionError(
-          absl::StrCat("device ", Quoted(path), " does not exist"));
+          absl::StrCat("device ", QuotedPath(path), " does not exist"));
     }
     return absl::FailedPreconditionError(absl::StrCat(
-        "device ", Quoted(path), " cannot be resolved: ", strerror(errno)));
+        "device ", QuotedPath(path), " cannot be resolved: ", strerror(errno)));
   }
   if (path != resolved) {
-    return absl::InvalidArgumentError(absl::StrCat("device_path ", Quoted(path),
-                                                   " is not canonical; use ",
-                                                   Quoted(resolved)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("device_path ", QuotedPath(path),
+                     " is not canonical; use ", QuotedPath(resolved)));
   }
 
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "device ", Quoted(path), " cannot be read: ", strerror(errno)));
+        "device ", QuotedPath(path), " cannot be read: ", strerror(errno)));
   }
   Device device;
   device.path = path;
@@ -131,7 +132,7 @@ absl::StatusOr<Device> CheckDevice(const std::string& path,
   if (S_ISREG(info.st_mode)) {
     if (!allow_regular_files) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "device ", Quoted(path),
+          "device ", QuotedPath(path),
           " is a regular file, not a block device (allowed only with "
           "--allow_regular_files)"));
     }
@@ -139,7 +140,7 @@ absl::StatusOr<Device> CheckDevice(const std::string& path,
     return device;
   }
   return absl::FailedPreconditionError(
-      absl::StrCat("device ", Quoted(path), " is not a block device",
+      absl::StrCat("device ", QuotedPath(path), " is not a block device",
                    S_ISDIR(info.st_mode) ? " but a directory" : ""));
 }
 

@@ -108,7 +108,7 @@ std::unique_ptr<ExportBackend> MakeBackend(
         "exports: --nbd_log_relay: {} cannot be read; export-manager needs "
         "it to keep the nbd-server it starts in the foreground",
         relay.empty() ? "no libnbd_log_relay.so next to this binary"
-                      : Quoted(relay));
+                      : QuotedPath(relay));
     return nullptr;
   }
   NbdServerBackend::Options options;

@@ -101,7 +101,8 @@ absl::Status NbdServerBackend::Recover() {
         text.ok() ? ParseExportSection(*text) : text.status();
     if (!section.ok() || section->name != name ||
         links->count(section->name) == 0) {
-      spdlog::warn("exports: removing {}: not a complete export", Quoted(path));
+      spdlog::warn("exports: removing {}: not a complete export",
+                   QuotedPath(path));
       absl::Status status = RemoveDurably(options_.include_dir, file);
       if (!status.ok()) return status;
       continue;

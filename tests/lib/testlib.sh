@@ -157,10 +157,11 @@ tl_skip() {
 tl_is_root() { [[ $(id -u) == 0 ]]; }
 
 tl_xml_escape() {
-  local _tl_s=${1//&/&amp;}
-  _tl_s=${_tl_s//</&lt;}
-  _tl_s=${_tl_s//>/&gt;}
-  _tl_s=${_tl_s//\"/&quot;}
+  # bash 5.2 reads an unquoted & in a replacement as the matched text.
+  local _tl_s=${1//&/'&amp;'}
+  _tl_s=${_tl_s//</'&lt;'}
+  _tl_s=${_tl_s//>/'&gt;'}
+  _tl_s=${_tl_s//\"/'&quot;'}
   echo "$_tl_s"
 }
 
