@@ -197,6 +197,8 @@ tl_cleanup() {
   sleep 0.3
   for _tl_pid in "${TL_PIDS[@]}"; do
     kill -KILL "$_tl_pid" 2>/dev/null
+    # Reaped here, bash's "Killed" notice goes nowhere.
+    wait "$_tl_pid" 2>/dev/null
   done
   # Logs of what ran, for a failed test's output.
   if [[ ${TL_ANY_FAILED:-0} == 1 ]]; then
