@@ -103,7 +103,7 @@ em_kill_servers() {
   for state in "${EM_ALL_STATES[@]}"; do
     pid=$(em_server_pid "$state" 2>/dev/null) || continue
     # Only a server of ours: its command line names our state dir.
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$state"; then
+    if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$state"; then
       kill -TERM "$pid" 2>/dev/null
     fi
   done
