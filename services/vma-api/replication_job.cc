@@ -71,9 +71,12 @@ absl::Status ReplicationJob::Cancel() {
   cancelled_.store(true);
   stop_.store(true);
 
-  // Answer with the job as it ends, which takes well under a second.
+  // Answer with the job as it ends: well under a second, unless a
+  // checkpoint's flush is in flight and the target's disk is slow to finish
+  // it (see KNOWN_LIMITATIONS.md). Past the deadline the answer shows the
+  // job still stopping.
   uint64_t seen = 0;
-  absl::Time deadline = absl::Now() + absl::Seconds(2);
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (!Ended() && absl::Now() < deadline) {
     WaitForUpdate(&seen, absl::Milliseconds(100));
   }

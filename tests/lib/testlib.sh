@@ -86,7 +86,7 @@ tl_stop() {
     wait "$_tl_pid" 2>/dev/null
     return 124
   fi
-  wait "$_tl_pid"
+  wait "$_tl_pid" 2>/dev/null  # the status is returned; bash's notice is not
 }
 
 # Polls until "$@" succeeds, for at most SECONDS. Returns 1 on time-out.

@@ -48,7 +48,9 @@ j3_cancel_at_40_percent_and_resume() {
   answer=$(vma_call CancelJob '{"job_id":"j3"}')
   local took_ms=$((($(date +%s%N) - started) / 1000000))
   tl_expect_contains "$answer" JOB_PHASE_CANCELLED "J3 cancel answer"
-  ((took_ms < 3000)) || tl_fail "cancel took $took_ms ms"
+  # Generous: a cancel waits for a checkpoint flush in flight, which a busy
+  # machine's disk can hold up for seconds.
+  ((took_ms < 6000)) || tl_fail "cancel took $took_ms ms"
   local checkpoint total
   checkpoint=$(job_field j3 "n('checkpoint_bytes')")
   total=$(job_field j3 "n('bytes_total')")
