@@ -99,9 +99,7 @@ nbd_server_start() {
   tl_wait_until 10 test -s "$_nbd_dir/pid"
   local _nbd_pid
   _nbd_pid=$(cat "$_nbd_dir/pid")
-  TL_PIDS+=("$_nbd_pid")
-  TL_NAMES+=("$_nbd_name")
-  eval "TL_PID_${_nbd_name//[^A-Za-z0-9_]/_}=$_nbd_pid"
+  tl_adopt "$_nbd_name" "$_nbd_pid" "$_nbd_dir/config"
   tl_log "started $_nbd_name pid=$_nbd_pid: nbd-server port=$_nbd_port"
   NBD_PORT=$_nbd_port
 }

@@ -20,6 +20,7 @@ set -u
 
 TL_CASES=()      # "name|result|message" per case; result pass, fail or skip
 TL_PIDS=()       # background processes to kill at exit
+TL_ADOPTED=()    # "pid|marker" of daemons adopted with tl_adopt
 TL_NAMES=()
 TL_CASE_FAILED=0
 TL_CASE_MESSAGE=""
@@ -66,6 +67,36 @@ tl_pid() {
   echo "${!_tl_var:-}"
 }
 
+# True while PID is a child of this shell. A child that has exited and been
+# reaped leaves its pid free, and with pid_max at 32768 a busy machine hands
+# it to someone else (another test's server) within minutes: never signal a
+# pid that fails this.
+# A daemon adopted with tl_adopt is ours while its command line still holds
+# the marker it was adopted with.
+tl_is_child() {
+  local _tl_stat _tl_ppid _tl_entry
+  _tl_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  _tl_stat=${_tl_stat##*) }  # past "pid (comm) ", comm may hold anything
+  read -r _ _tl_ppid _ <<<"$_tl_stat"
+  [[ $_tl_ppid == "$BASHPID" ]] && return 0
+  for _tl_entry in "${TL_ADOPTED[@]}"; do
+    [[ ${_tl_entry%%|*} == "$1" ]] || continue
+    tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "${_tl_entry#*|}"
+    return
+  done
+  return 1
+}
+
+# Makes a daemon that forked away from this shell (PID) one of the
+# processes NAME names and cleanup stops; MARKER is a string of its command
+# line that tells it from whatever gets the pid once it is gone.
+tl_adopt() {
+  TL_PIDS+=("$2")
+  TL_NAMES+=("$1")
+  TL_ADOPTED+=("$2|$3")
+  eval "TL_PID_${1//[^A-Za-z0-9_]/_}=$2"
+}
+
 # Sends SIGNAL (TERM by default) to NAME and waits up to SECONDS (10) for it
 # to exit. Prints nothing; returns the process's exit status, or 124 if it
 # did not exit in time (it is then killed).
@@ -74,6 +105,8 @@ tl_stop() {
   local _tl_pid
   _tl_pid=$(tl_pid "$_tl_name")
   [[ -n "$_tl_pid" ]] || return 127
+  # Gone already: reap it (its status, if bash still has it) and signal no one.
+  tl_is_child "$_tl_pid" || { wait "$_tl_pid" 2>/dev/null; return; }
   kill "-$_tl_signal" "$_tl_pid" 2>/dev/null
   local _tl_deadline=$((SECONDS + _tl_seconds))
   while kill -0 "$_tl_pid" 2>/dev/null && ((SECONDS < _tl_deadline)); do
@@ -190,12 +223,16 @@ tl_write_report() {
 }
 
 tl_cleanup() {
-  local _tl_pid
+  local _tl_pid _tl_live=()
   for _tl_pid in "${TL_PIDS[@]}"; do
+    tl_is_child "$_tl_pid" && _tl_live+=("$_tl_pid")
+  done
+  for _tl_pid in "${_tl_live[@]}"; do
     kill -TERM "$_tl_pid" 2>/dev/null
   done
   sleep 0.3
-  for _tl_pid in "${TL_PIDS[@]}"; do
+  for _tl_pid in "${_tl_live[@]}"; do
+    tl_is_child "$_tl_pid" || continue
     kill -KILL "$_tl_pid" 2>/dev/null
     # Reaped here, bash's "Killed" notice goes nowhere.
     wait "$_tl_pid" 2>/dev/null
