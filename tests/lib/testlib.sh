@@ -67,13 +67,12 @@ tl_pid() {
   echo "${!_tl_var:-}"
 }
 
-# True while PID is a child of this shell. A child that has exited and been
-# reaped leaves its pid free, and with pid_max at 32768 a busy machine hands
-# it to someone else (another test's server) within minutes: never signal a
-# pid that fails this.
-# A daemon adopted with tl_adopt is ours while its command line still holds
-# the marker it was adopted with.
-tl_is_child() {
+# True while PID is still ours: a child of this shell, or a daemon adopted
+# with tl_adopt whose command line still holds its marker. A child that has
+# exited and been reaped leaves its pid free, and with pid_max at 32768 a
+# busy machine hands it to someone else (another test's server) within
+# minutes: never signal a pid that fails this.
+tl_owns() {
   local _tl_stat _tl_ppid _tl_entry
   _tl_stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   _tl_stat=${_tl_stat##*) }  # past "pid (comm) ", comm may hold anything
@@ -106,7 +105,7 @@ tl_stop() {
   _tl_pid=$(tl_pid "$_tl_name")
   [[ -n "$_tl_pid" ]] || return 127
   # Gone already: reap it (its status, if bash still has it) and signal no one.
-  tl_is_child "$_tl_pid" || { wait "$_tl_pid" 2>/dev/null; return; }
+  tl_owns "$_tl_pid" || { wait "$_tl_pid" 2>/dev/null; return; }
   kill "-$_tl_signal" "$_tl_pid" 2>/dev/null
   local _tl_deadline=$((SECONDS + _tl_seconds))
   while kill -0 "$_tl_pid" 2>/dev/null && ((SECONDS < _tl_deadline)); do
@@ -225,14 +224,14 @@ tl_write_report() {
 tl_cleanup() {
   local _tl_pid _tl_live=()
   for _tl_pid in "${TL_PIDS[@]}"; do
-    tl_is_child "$_tl_pid" && _tl_live+=("$_tl_pid")
+    tl_owns "$_tl_pid" && _tl_live+=("$_tl_pid")
   done
   for _tl_pid in "${_tl_live[@]}"; do
     kill -TERM "$_tl_pid" 2>/dev/null
   done
   sleep 0.3
   for _tl_pid in "${_tl_live[@]}"; do
-    tl_is_child "$_tl_pid" || continue
+    tl_owns "$_tl_pid" || continue
     kill -KILL "$_tl_pid" 2>/dev/null
     # Reaped here, bash's "Killed" notice goes nowhere.
     wait "$_tl_pid" 2>/dev/null
